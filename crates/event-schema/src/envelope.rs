@@ -53,8 +53,10 @@ pub struct EventMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causationid: Option<String>,
     /// The task's version after the change: increases by one per change of a task, so a
-    /// consumer can recognise a stale or repeated event. A JSON integer (CloudEvents Integer).
-    #[schemars(range(min = 1))]
+    /// consumer can recognise a stale or repeated event. A JSON integer within CloudEvents'
+    /// 32-bit Integer range. Reminder events carry the version of the task change that
+    /// caused them (`reminder.sent`: the version of the scheduling change).
+    #[schemars(range(min = 1, max = 2147483647))]
     pub sequence: i64,
 }
 

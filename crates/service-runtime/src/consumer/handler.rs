@@ -1,0 +1,67 @@
+//! What a service implements: the handling of one message, with failures classified.
+
+use std::future::Future;
+
+use crate::consumer::InboundMessage;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// How a message failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Retrying cannot help (cannot parse, fails validation, unknown version): the message is
+    /// dead-lettered and the consumer moves on.
+    #[error("permanent failure: {0}")]
+    Permanent(#[source] BoxError),
+    /// Retrying may help (database or network down): the message is retried with backoff
+    /// until it succeeds or the process stops.
+    #[error("transient failure: {0}")]
+    Transient(#[source] BoxError),
+}
+
+impl HandlerError {
+    /// A permanent failure.
+    pub fn permanent(error: impl Into<BoxError>) -> Self {
+        HandlerError::Permanent(error.into())
+    }
+
+    /// A transient failure.
+    pub fn transient(error: impl Into<BoxError>) -> Self {
+        HandlerError::Transient(error.into())
+    }
+
+    /// The failure's cause chain on one line, for logs and the dead-letter header.
+    pub fn reason(&self) -> String {
+        let (HandlerError::Permanent(e) | HandlerError::Transient(e)) = self;
+        let mut reason = e.to_string();
+        let mut source = e.source();
+        while let Some(cause) = source {
+            reason.push_str(": ");
+            reason.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        reason
+    }
+}
+
+/// A service's message handling. It must be idempotent: after a crash or a rebalance the
+/// same message can be handed to it again.
+pub trait Handler: Send + Sync + 'static {
+    /// Handles one message.
+    fn handle(&self, message: &InboundMessage) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inserting audit row")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn reason_includes_the_whole_cause_chain() {
+        let error = HandlerError::transient(Outer(std::io::Error::other("connection refused")));
+        assert_eq!(error.reason(), "inserting audit row: connection refused");
+    }
+}

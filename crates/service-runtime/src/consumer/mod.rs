@@ -1,0 +1,28 @@
+//! The at-least-once consumer runtime shared by every consuming service.
+//!
+//! A service supplies a [`Handler`]; the runtime subscribes, hands each message to it, and
+//! stores the message's offset only after the handler succeeded or the message was
+//! dead-lettered. Stored offsets are committed every `auto.commit.interval.ms`, synchronously
+//! when partitions are revoked, and at shutdown.
+//!
+//! - Order: each partition has one worker that handles its messages one at a time, so
+//!   messages with the same key are handled in order; partitions run concurrently, at most
+//!   `max_concurrency` handlers at once.
+//! - Permanent failure ([`HandlerError::Permanent`]): the original record goes to the group's
+//!   dead-letter topic with headers naming the error and origin, then the worker moves on.
+//! - Transient failure ([`HandlerError::Transient`]): the same message is retried with
+//!   exponential backoff and jitter, never skipped, and `/readyz` reports not ready meanwhile.
+//! - Backpressure: a partition whose worker falls behind is paused (not its neighbours) and
+//!   resumed when it catches up; the poll loop never blocks, so the member stays in the group.
+
+mod backoff;
+mod context;
+mod dead_letter;
+mod handler;
+mod message;
+mod runtime;
+
+pub use backoff::Backoff;
+pub use handler::{Handler, HandlerError};
+pub use message::InboundMessage;
+pub use runtime::ConsumerRuntime;

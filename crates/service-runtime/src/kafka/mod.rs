@@ -1,0 +1,9 @@
+//! Kafka clients: configuration, the idempotent producer, topic creation, the client context.
+
+mod admin;
+mod client;
+mod producer;
+
+pub use admin::{TopicPlan, ensure_topics, service_topics};
+pub use client::{RuntimeContext, client_config};
+pub use producer::{Delivery, OutboundRecord, Producer};

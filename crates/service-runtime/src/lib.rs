@@ -1,0 +1,63 @@
+//! Plumbing shared by every taskstream service, written once.
+//!
+//! # Layout
+//! - [`settings`]: layered configuration (defaults → YAML files → `APP__…` environment).
+//! - [`telemetry`]: `tracing` subscriber (JSON lines off a terminal, human-readable on one).
+//! - [`kafka`]: client configuration (security included), the idempotent [`kafka::Producer`],
+//!   topic creation at start-up, and the client context that logs and measures.
+//! - [`consumer`]: the at-least-once consumer runtime: per-partition ordering, bounded
+//!   concurrency, retries with backoff, dead-lettering, offsets stored only after success.
+//! - [`health`]: readiness probes and conditions behind `/readyz`.
+//! - [`metrics`]: the Prometheus recorder and the names of the runtime's metrics.
+//! - [`http`]: the `/healthz`, `/readyz`, `/metrics` router and a graceful server.
+//! - [`shutdown`]: SIGTERM / ctrl-c as a cancellation token.
+//! - [`service`]: what every service does at start-up (metrics, health, producer, listener,
+//!   topics) and its serving loop.
+
+pub mod consumer;
+pub mod health;
+pub mod http;
+pub mod kafka;
+pub mod metrics;
+pub mod service;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use tokio_util::sync::CancellationToken;
+
+/// Errors of the runtime's own operations.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Settings could not be loaded or parsed.
+    #[error("invalid settings: {0}")]
+    Settings(#[from] config::ConfigError),
+    /// Settings parsed but do not make sense together.
+    #[error("invalid settings: {0}")]
+    InvalidSettings(String),
+    /// A Kafka operation failed.
+    #[error("{context}: {source}")]
+    Kafka {
+        /// What was being done.
+        context: String,
+        /// librdkafka's error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// An I/O operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn kafka(context: impl Into<String>) -> impl FnOnce(rdkafka::error::KafkaError) -> Self {
+        let context = context.into();
+        move |source| Error::Kafka { context, source }
+    }
+}

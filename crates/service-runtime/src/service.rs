@@ -1,0 +1,158 @@
+//! What every service does the same way: install metrics, create the producer and the broker
+//! probe, bind the HTTP listener, create missing topics in the background (readiness waits for
+//! them; liveness does not), run an optional consumer, serve until shutdown.
+
+use std::time::Duration;
+
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::Error;
+use crate::consumer::{Backoff, ConsumerRuntime, Handler};
+use crate::health::Health;
+use crate::kafka::{self, Producer, TopicPlan};
+use crate::settings::BaseSettings;
+
+const TOPICS_CONDITION: &str = "topics";
+
+/// A started service: everything it shares with the others.
+#[derive(Debug)]
+pub struct Service {
+    /// Service name (client id, logs).
+    pub name: &'static str,
+    /// Its settings.
+    pub settings: BaseSettings,
+    /// Readiness state behind `/readyz`.
+    pub health: Health,
+    /// The process's Prometheus handle.
+    pub metrics: PrometheusHandle,
+    /// The idempotent producer (events, dead letters); also the broker probe.
+    pub producer: Producer,
+    listener: Option<TcpListener>,
+}
+
+impl Service {
+    /// Binds the listener and creates the producer. Nothing here waits for the broker.
+    pub async fn build(name: &'static str, settings: BaseSettings) -> Result<Self, Error> {
+        let metrics = crate::metrics::recorder();
+        let health = Health::new();
+        let producer = Producer::new(&settings.kafka, &settings.producer, name, health.clone())?;
+        health.add_probe("broker", producer.clone());
+        let listener = crate::http::bind(&settings.http).await?;
+        Ok(Self { name, settings, health, metrics, producer, listener: Some(listener) })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The topics this service needs: the event topics, plus its dead-letter topic if it consumes.
+    pub fn topic_plans(&self, consumes: bool) -> Vec<TopicPlan> {
+        let dead_letters = consumes.then(|| self.settings.consumer.dead_letter_topic());
+        kafka::service_topics(&self.settings.topics, dead_letters.as_deref())
+    }
+
+    /// Creates missing topics, retrying with backoff while the broker is unreachable or refuses
+    /// us (the service stays alive and not ready, rather than crash-looping). `false` if
+    /// `shutdown` came first.
+    pub async fn prepare_topics(&self, plans: &[TopicPlan], shutdown: &CancellationToken) -> bool {
+        if !self.settings.topics.create_missing {
+            return true;
+        }
+        let backoff = Backoff { initial: Duration::from_millis(500), max: Duration::from_secs(30) };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match kafka::ensure_topics(&self.settings.kafka, plans, Duration::from_secs(10)).await {
+                Ok(()) => {
+                    self.health.clear(TOPICS_CONDITION);
+                    return true;
+                }
+                Err(error) => {
+                    let delay = backoff.delay(attempt, &mut rand::rng());
+                    tracing::error!(error = %error, attempt, retry_in_ms = delay.as_millis() as u64,
+                        "cannot create topics; retrying");
+                    self.health.raise(TOPICS_CONDITION, error.to_string());
+                }
+            }
+            let delay = backoff.delay(attempt, &mut rand::rng());
+            tokio::select! {
+                () = shutdown.cancelled() => return false,
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+
+    /// Serves `api` plus the operational routes and creates the topics (with the service's
+    /// dead-letter topic when `dead_letters`), without consuming.
+    pub async fn run_without_consumer(self, api: Router, dead_letters: bool, shutdown: CancellationToken) -> anyhow::Result<()> {
+        self.serve(api, Job::<Idle>::Topics { dead_letters }, shutdown).await
+    }
+
+    /// Serves `api` plus the operational routes, creates the topics, then runs `handler` over
+    /// `topics` in the service's consumer group until shutdown.
+    pub async fn run_consumer<H: Handler>(
+        self,
+        api: Router,
+        handler: H,
+        topics: Vec<String>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        self.serve(api, Job::Consume { handler, topics }, shutdown).await
+    }
+
+    async fn serve<H: Handler>(mut self, api: Router, job: Job<H>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        self.health.raise(TOPICS_CONDITION, "not created yet");
+        let router = api.merge(crate::http::ops_router(self.health.clone(), self.metrics.clone()));
+        let name = self.name;
+        let listener = self.listener.take().context("the service was already run")?;
+        tracing::info!(service = name, address = ?listener.local_addr().ok(), "serving");
+        let plans = self.topic_plans(!matches!(job, Job::Topics { dead_letters: false }));
+        let work = async {
+            if !self.prepare_topics(&plans, &shutdown).await {
+                return Ok(());
+            }
+            let Job::Consume { handler, topics } = job else { return Ok(()) };
+            let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+            let runtime = ConsumerRuntime::new(
+                &self.settings.kafka,
+                &self.settings.consumer,
+                &topics,
+                handler,
+                self.producer.clone(),
+                self.health.clone(),
+            )?;
+            runtime.run(shutdown.clone()).await
+        };
+        let server = crate::http::serve(listener, router, shutdown.clone());
+        let (served, worked) = tokio::join!(server, work);
+        served.context("while serving HTTP")?;
+        worked.context("while consuming")?;
+        if let Err(error) = self.producer.flush(Duration::from_secs(5)).await {
+            tracing::warn!(error = %error, "records still unsent at exit");
+        }
+        tracing::info!(service = name, "stopped");
+        Ok(())
+    }
+}
+
+/// What a service does beside serving HTTP.
+enum Job<H> {
+    /// Only create topics.
+    Topics { dead_letters: bool },
+    /// Create topics, then consume.
+    Consume { handler: H, topics: Vec<String> },
+}
+
+/// The handler type of a service that does not consume; it is never constructed.
+enum Idle {}
+
+impl Handler for Idle {
+    async fn handle(&self, _: &crate::consumer::InboundMessage) -> Result<(), crate::consumer::HandlerError> {
+        match *self {}
+    }
+}

@@ -1,0 +1,240 @@
+//! Shared test plumbing: settings for a fast local group, unique names, producing, reading a
+//! topic back, a recording handler, deadline-bounded waiting.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, OwnedMessage};
+use service_runtime::consumer::{ConsumerRuntime, Handler, HandlerError, InboundMessage};
+use service_runtime::health::Health;
+use service_runtime::kafka::{self, OutboundRecord, Producer, TopicPlan};
+use service_runtime::settings::{ConsumerSettings, KafkaSettings, ProducerSettings};
+use service_runtime::CancellationToken;
+use tokio::task::JoinHandle;
+
+pub(crate) fn bootstrap() -> String {
+    std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+pub(crate) fn kafka_settings() -> KafkaSettings {
+    KafkaSettings { bootstrap_servers: bootstrap(), ..Default::default() }
+}
+
+/// A name no other test (or earlier run) uses.
+pub(crate) fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// Group timeouts kept short, as the broker notes in docs/local-broker.md recommend for tests.
+pub(crate) fn consumer_settings(group: &str) -> ConsumerSettings {
+    ConsumerSettings {
+        group_id: group.into(),
+        session_timeout_ms: 6_000,
+        heartbeat_interval_ms: 500,
+        max_poll_interval_ms: 10_000,
+        auto_commit_interval_ms: 200,
+        statistics_interval_ms: 1_000,
+        retry_initial_ms: 20,
+        retry_max_ms: 200,
+        shutdown_grace_ms: 5_000,
+        max_concurrency: 4,
+        // Small, so that pausing and resuming partitions is exercised.
+        partition_buffer: 16,
+        ..Default::default()
+    }
+}
+
+pub(crate) fn producer() -> Producer {
+    let settings = ProducerSettings { message_timeout_ms: 15_000, ..Default::default() };
+    Producer::new(&kafka_settings(), &settings, "runtime-tests", Health::new()).expect("producer")
+}
+
+pub(crate) async fn create_topic(name: &str, partitions: i32) {
+    let plan = TopicPlan { name: name.into(), partitions, replication_factor: 1, retention_ms: 3_600_000 };
+    kafka::ensure_topics(&kafka_settings(), &[plan], Duration::from_secs(10)).await.expect("create topic");
+}
+
+/// A test topic and its group's dead-letter topic.
+pub(crate) async fn topic_with_dead_letters(partitions: i32) -> (String, String) {
+    let topic = unique("rt");
+    let group = format!("{topic}-group");
+    create_topic(&topic, partitions).await;
+    create_topic(&format!("{group}.dlq"), 1).await;
+    (topic, group)
+}
+
+/// Test payload: which key, which position within the key.
+pub(crate) fn payload(key: &str, seq: usize) -> Vec<u8> {
+    serde_json::json!({ "type": "test.message", "key": key, "seq": seq }).to_string().into_bytes()
+}
+
+pub(crate) async fn produce(producer: &Producer, topic: &str, key: &str, value: &[u8], headers: Vec<(&str, Option<&[u8]>)>) {
+    producer
+        .send(OutboundRecord { topic, key: Some(key.as_bytes()), payload: value, headers })
+        .await
+        .expect("produce");
+}
+
+/// Produces `per_key` messages for each of `keys` keys, interleaved, in key order.
+pub(crate) async fn produce_keyed(producer: &Producer, topic: &str, keys: usize, per_key: usize) {
+    let mut sends = Vec::new();
+    for seq in 0..per_key {
+        for k in 0..keys {
+            let key = format!("key-{k}");
+            let producer = producer.clone();
+            let topic = topic.to_owned();
+            sends.push(async move { produce(&producer, &topic, &key, &payload(&key, seq), vec![]).await });
+        }
+    }
+    // Idempotent producer: per-partition order follows send order even with many in flight.
+    futures::future::join_all(sends).await;
+}
+
+/// What the recording handler saw: `(key, seq, partition, offset)` in handling order.
+#[derive(Clone, Default)]
+pub(crate) struct Seen(Arc<Mutex<Vec<(String, usize, i32, i64)>>>);
+
+impl Seen {
+    pub(crate) fn snapshot(&self) -> Vec<(String, usize, i32, i64)> {
+        self.0.lock().expect("lock").clone()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.lock().expect("lock").len()
+    }
+
+    pub(crate) fn distinct(&self) -> std::collections::HashSet<(String, usize)> {
+        self.snapshot().into_iter().map(|(k, s, _, _)| (k, s)).collect()
+    }
+}
+
+/// Records every message it handles; fails permanently on anything that is not a test payload,
+/// and transiently `fail_times` times for the message `(fail_key, fail_seq)`.
+#[derive(Clone, Default)]
+pub(crate) struct RecordingHandler {
+    pub(crate) seen: Seen,
+    pub(crate) transient_failures: Arc<Mutex<HashMap<(String, usize), usize>>>,
+}
+
+impl RecordingHandler {
+    pub(crate) fn failing_transiently(key: &str, seq: usize, times: usize) -> Self {
+        let handler = Self::default();
+        handler.transient_failures.lock().expect("lock").insert((key.into(), seq), times);
+        handler
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct TestPayload {
+    key: String,
+    seq: usize,
+}
+
+impl Handler for RecordingHandler {
+    async fn handle(&self, message: &InboundMessage) -> Result<(), HandlerError> {
+        let parsed: TestPayload = serde_json::from_slice(message.payload()).map_err(HandlerError::permanent)?;
+        if let Some(left) = self.transient_failures.lock().expect("lock").get_mut(&(parsed.key.clone(), parsed.seq))
+            && *left > 0
+        {
+            *left -= 1;
+            return Err(HandlerError::transient(std::io::Error::other("database unavailable")));
+        }
+        tokio::task::yield_now().await;
+        self.seen.0.lock().expect("lock").push((parsed.key, parsed.seq, message.partition, message.offset));
+        Ok(())
+    }
+}
+
+/// A consumer runtime running in the background.
+pub(crate) struct Running {
+    pub(crate) stop: CancellationToken,
+    pub(crate) task: JoinHandle<()>,
+    pub(crate) health: Health,
+}
+
+impl Running {
+    pub(crate) async fn shutdown(self) {
+        self.stop.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.task).await.expect("stops within 30 s").expect("no panic");
+    }
+}
+
+pub(crate) fn start<H: Handler>(topic: &str, settings: ConsumerSettings, handler: H) -> Running {
+    let health = Health::new();
+    let runtime = ConsumerRuntime::new(&kafka_settings(), &settings, &[topic], handler, producer(), health.clone())
+        .expect("runtime");
+    let stop = CancellationToken::new();
+    let token = stop.clone();
+    let task = tokio::spawn(async move { runtime.run(token).await.expect("runtime runs") });
+    Running { stop, task, health }
+}
+
+/// Polls `condition` every 20 ms until it holds; panics with `what` after `timeout`.
+pub(crate) async fn eventually<F, Fut>(timeout: Duration, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if condition().await {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Reads every record of `topic` from the beginning until `count` arrived (or panics after 20 s).
+pub(crate) async fn read_topic(topic: &str, count: usize) -> Vec<OwnedMessage> {
+    let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = service_runtime::kafka::client_config(&kafka_settings(), "reader")
+            .expect("config")
+            .set("group.id", unique("reader"))
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("reader");
+        consumer.subscribe(&[&topic]).expect("subscribe");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut records = Vec::new();
+        while records.len() < count {
+            assert!(std::time::Instant::now() < deadline, "only {} of {count} records on {topic}", records.len());
+            if let Some(result) = consumer.poll(Duration::from_millis(100)) {
+                records.push(result.expect("record").detach());
+            }
+        }
+        records
+    })
+    .await
+    .expect("reader thread")
+}
+
+/// The number of records in `topic` (sum of high watermarks; the tests never delete records).
+pub(crate) async fn record_count(topic: &str) -> i64 {
+    let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = service_runtime::kafka::client_config(&kafka_settings(), "counter")
+            .expect("config")
+            .create()
+            .expect("client");
+        let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(5)).expect("metadata");
+        let partitions = metadata.topics()[0].partitions().len() as i32;
+        (0..partitions)
+            .map(|p| consumer.fetch_watermarks(&topic, p, Duration::from_secs(5)).expect("watermarks"))
+            .map(|(low, high)| high - low)
+            .sum()
+    })
+    .await
+    .expect("counter thread")
+}
+
+pub(crate) fn header(message: &OwnedMessage, name: &str) -> Option<String> {
+    let headers = message.headers()?;
+    headers.iter().find(|h| h.key == name).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
+}

@@ -1,0 +1,1 @@
+//! placeholder, replaced once the broker CLI is known
