@@ -113,16 +113,11 @@ pub fn decode(value: &[u8]) -> Result<Event, DecodeError> {
     if raw.meta.specversion != SPEC_VERSION {
         return Err(DecodeError::UnsupportedSpecVersion(raw.meta.specversion));
     }
-    let version = parse_dataschema(&raw.meta.dataschema)
-        .filter(|(t, _)| *t == raw.meta.event_type)
-        .map(|(_, v)| v);
+    let version = parse_dataschema(&raw.meta.dataschema).filter(|(t, _)| *t == raw.meta.event_type).map(|(_, v)| v);
     let known = EventType::parse(&raw.meta.event_type).filter(|t| Some(t.version()) == version);
     let Some(event_type) = known else {
-        let data = EventData::Unknown(UnknownEvent {
-            event_type: raw.meta.event_type.clone(),
-            version,
-            data: raw.data,
-        });
+        let data =
+            EventData::Unknown(UnknownEvent { event_type: raw.meta.event_type.clone(), version, data: raw.data });
         return Ok(Event { meta: raw.meta, data });
     };
     let data = typed(event_type, raw.data).map_err(|source| DecodeError::InvalidData {

@@ -73,9 +73,7 @@ impl EventType {
             | EventType::TaskCompleted
             | EventType::TaskReopened
             | EventType::TaskDeleted => topics::TASK_EVENTS,
-            EventType::ReminderScheduled
-            | EventType::ReminderCancelled
-            | EventType::ReminderSent => topics::REMINDERS,
+            EventType::ReminderScheduled | EventType::ReminderCancelled | EventType::ReminderSent => topics::REMINDERS,
         }
     }
 

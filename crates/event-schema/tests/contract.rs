@@ -58,10 +58,8 @@ fn every_event_type_has_a_golden_example_that_decodes_to_its_typed_payload() {
     let examples = examples();
     for event_type in EventType::ALL {
         let name = format!("{}.v{}.json", event_type.as_str(), event_type.version());
-        let (_, bytes) = examples
-            .iter()
-            .find(|(n, _)| *n == name)
-            .unwrap_or_else(|| panic!("contracts/examples/{name} is missing"));
+        let (_, bytes) =
+            examples.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("contracts/examples/{name} is missing"));
         let event = decode(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(event.data.event_type(), Some(event_type), "{name}");
         assert_eq!(event.meta.event_type, event_type.as_str());
@@ -75,8 +73,8 @@ fn every_golden_example_validates_against_its_json_schema() {
         let Some(event_type) = value["type"].as_str().and_then(EventType::parse) else {
             continue; // compatibility examples of unknown types have no schema
         };
-        let schema_text = std::fs::read_to_string(contracts_dir().join(contract::schema_path(event_type)))
-            .expect("schema file");
+        let schema_text =
+            std::fs::read_to_string(contracts_dir().join(contract::schema_path(event_type))).expect("schema file");
         let schema: serde_json::Value = serde_json::from_str(&schema_text).expect("schema json");
         let validator = jsonschema::validator_for(&schema).expect("valid schema");
         let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();

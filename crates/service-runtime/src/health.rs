@@ -94,11 +94,11 @@ impl Health {
         }))
         .await;
         let mut checks = results;
-        checks.extend(
-            self.conditions()
-                .into_iter()
-                .map(|(name, reason)| Check { name, ok: false, detail: Some(reason) }),
-        );
+        checks.extend(self.conditions().into_iter().map(|(name, reason)| Check {
+            name,
+            ok: false,
+            detail: Some(reason),
+        }));
         Readiness { ready: checks.iter().all(|c| c.ok), checks }
     }
 }

@@ -88,7 +88,12 @@ impl Service {
 
     /// Serves `api` plus the operational routes and creates the topics (with the service's
     /// dead-letter topic when `dead_letters`), without consuming.
-    pub async fn run_without_consumer(self, api: Router, dead_letters: bool, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run_without_consumer(
+        self,
+        api: Router,
+        dead_letters: bool,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
         self.serve(api, Job::<Idle>::Topics { dead_letters }, shutdown).await
     }
 

@@ -8,8 +8,8 @@ use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 /// stdout is not a terminal (containers, CI), human-readable otherwise. Calling it again is a
 /// no-op, so tests may call it freely.
 pub fn init(service: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn,rdkafka=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn,rdkafka=warn"));
     let registry = tracing_subscriber::registry().with(filter);
     let result = if std::io::stdout().is_terminal() {
         registry.with(fmt::layer().with_target(true)).try_init()

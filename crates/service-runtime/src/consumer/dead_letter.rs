@@ -28,9 +28,8 @@ mod tests {
     fn dead_letter_headers_name_error_origin_group_and_attempts() {
         let message = InboundMessage::with_payload("task-events", 2, 41, "garbage");
         let headers = headers(&message, "audit", "not a CloudEvents JSON envelope", 1);
-        let get = |name: &str| {
-            headers.iter().find(|(k, _)| k == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-        };
+        let get =
+            |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
         assert_eq!(get(h::ERROR).as_deref(), Some("not a CloudEvents JSON envelope"));
         assert_eq!(get(h::ORIGINAL_TOPIC).as_deref(), Some("task-events"));
         assert_eq!(get(h::ORIGINAL_PARTITION).as_deref(), Some("2"));

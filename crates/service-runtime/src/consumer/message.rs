@@ -46,9 +46,7 @@ impl InboundMessage {
             #[serde(rename = "type")]
             event_type: String,
         }
-        serde_json::from_slice::<Peek>(self.payload())
-            .map(|p| p.event_type)
-            .unwrap_or_else(|_| "unknown".into())
+        serde_json::from_slice::<Peek>(self.payload()).map(|p| p.event_type).unwrap_or_else(|_| "unknown".into())
     }
 }
 

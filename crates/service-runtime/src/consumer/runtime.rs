@@ -233,7 +233,9 @@ impl<H: Handler> ConsumerRuntime<H> {
             Ok(Ok(())) | Ok(Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset))) => {
                 tracing::info!("consumer stopped; offsets committed")
             }
-            Ok(Err(error)) => tracing::warn!(error = %error, "final commit failed; the last messages will be redelivered"),
+            Ok(Err(error)) => {
+                tracing::warn!(error = %error, "final commit failed; the last messages will be redelivered")
+            }
             Err(error) => tracing::error!(error = %error, "closing the consumer panicked"),
         }
     }
@@ -292,11 +294,8 @@ impl<H: Handler> PartitionJob<H> {
     async fn process(&self, message: &InboundMessage) -> bool {
         let shared = &self.shared;
         let event_type = message.event_type_label();
-        let labels = [
-            ("group", shared.group.clone()),
-            ("topic", message.topic.clone()),
-            ("event_type", event_type.clone()),
-        ];
+        let labels =
+            [("group", shared.group.clone()), ("topic", message.topic.clone()), ("event_type", event_type.clone())];
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;

@@ -69,10 +69,7 @@ pub async fn ensure_topics(kafka: &KafkaSettings, plans: &[TopicPlan], timeout: 
         })
         .collect();
     let options = AdminOptions::new().request_timeout(Some(timeout)).operation_timeout(Some(timeout));
-    let results = admin
-        .create_topics(&new_topics, &options)
-        .await
-        .map_err(Error::kafka("creating topics"))?;
+    let results = admin.create_topics(&new_topics, &options).await.map_err(Error::kafka("creating topics"))?;
     for result in results {
         match result {
             Ok(name) => tracing::info!(topic = %name, "topic created"),

@@ -52,7 +52,12 @@ impl std::fmt::Debug for Producer {
 
 impl Producer {
     /// Creates the producer. Connecting happens in the background; sends wait for it.
-    pub fn new(kafka: &KafkaSettings, settings: &ProducerSettings, client_id: &str, health: Health) -> Result<Self, Error> {
+    pub fn new(
+        kafka: &KafkaSettings,
+        settings: &ProducerSettings,
+        client_id: &str,
+        health: Health,
+    ) -> Result<Self, Error> {
         let mut config = client_config(kafka, client_id)?;
         config
             .set("enable.idempotence", "true")

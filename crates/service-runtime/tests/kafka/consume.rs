@@ -11,7 +11,7 @@ use crate::helpers::*;
 const WAIT: Duration = Duration::from_secs(60);
 
 /// Asserts that, per key, first handlings happened in increasing `seq` order.
-fn assert_per_key_order(seen: &[(String, usize, i32, i64)]) {
+fn assert_per_key_order(seen: &[Record]) {
     let mut last: HashMap<&str, usize> = HashMap::new();
     let mut handled: HashSet<(&str, usize)> = HashSet::new();
     for (key, seq, _, _) in seen {
@@ -30,7 +30,7 @@ async fn a_thousand_messages_over_three_partitions_are_each_handled_in_per_key_o
     produce_keyed(&producer(), &topic, 20, 50).await;
 
     let handler = RecordingHandler::default();
-    let running = start(&topic, consumer_settings(&group), handler.clone());
+    let running = start(&topic, &consumer_settings(&group), handler.clone());
     eventually(WAIT, "1,000 distinct messages handled", || async { handler.seen.distinct().len() == 1000 }).await;
     running.shutdown().await;
 
@@ -50,13 +50,17 @@ async fn a_transient_failure_is_retried_in_place_without_dead_lettering_or_overt
         produce(&producer, &topic, "only-key", &payload("only-key", seq), vec![]).await;
     }
     let handler = RecordingHandler::failing_transiently("only-key", 5, 3);
-    let running = start(&topic, consumer_settings(&group), handler.clone());
+    let running = start(&topic, &consumer_settings(&group), handler.clone());
     eventually(WAIT, "all 20 handled", || async { handler.seen.distinct().len() == 20 }).await;
     running.shutdown().await;
 
     let order: Vec<usize> = handler.seen.snapshot().iter().map(|(_, s, _, _)| *s).collect();
     assert_eq!(order, (0..20).collect::<Vec<_>>(), "message 5 was handled before every later message");
-    assert_eq!(handler.transient_failures.lock().expect("lock")[&("only-key".to_owned(), 5)], 0, "failed 3 times first");
+    assert_eq!(
+        handler.transient_failures.lock().expect("lock")[&("only-key".to_owned(), 5)],
+        0,
+        "failed 3 times first"
+    );
     assert_eq!(record_count(&format!("{group}.dlq")).await, 0, "nothing dead-lettered");
 }
 
@@ -73,7 +77,7 @@ async fn an_unparseable_message_is_dead_lettered_with_its_reason_and_the_rest_ar
     }
 
     let handler = RecordingHandler::default();
-    let running = start(&topic, consumer_settings(&group), handler.clone());
+    let running = start(&topic, &consumer_settings(&group), handler.clone());
     eventually(WAIT, "the 10 good messages handled", || async { handler.seen.distinct().len() == 10 }).await;
     running.shutdown().await;
 
@@ -84,7 +88,11 @@ async fn an_unparseable_message_is_dead_lettered_with_its_reason_and_the_rest_ar
     assert_eq!(letter.payload(), Some(b"{this is not json".as_slice()), "original value kept");
     assert_eq!(letter.key(), Some(b"k".as_slice()), "original key kept");
     assert_eq!(header(letter, "trace").as_deref(), Some("abc"), "original headers kept");
-    assert!(header(letter, dlq::ERROR).is_some_and(|e| e.contains("key must be a string")), "{:?}", header(letter, dlq::ERROR));
+    assert!(
+        header(letter, dlq::ERROR).is_some_and(|e| e.contains("key must be a string")),
+        "{:?}",
+        header(letter, dlq::ERROR)
+    );
     assert_eq!(header(letter, dlq::ERROR_KIND).as_deref(), Some("permanent"));
     assert_eq!(header(letter, dlq::ORIGINAL_TOPIC).as_deref(), Some(topic.as_str()));
     assert_eq!(header(letter, dlq::ORIGINAL_PARTITION).as_deref(), Some("0"));
@@ -101,14 +109,14 @@ async fn a_consumer_restarted_in_the_same_group_handles_the_rest_without_skippin
     produce_keyed(&producer(), &topic, 10, 100).await;
 
     let first = RecordingHandler::default();
-    let running = start(&topic, consumer_settings(&group), first.clone());
+    let running = start(&topic, &consumer_settings(&group), first.clone());
     eventually(WAIT, "about half handled", || async { first.seen.len() >= 500 }).await;
     running.shutdown().await;
     let before = first.seen.distinct();
     assert!(before.len() < 1000, "stopped before the end ({} handled)", before.len());
 
     let second = RecordingHandler::default();
-    let running = start(&topic, consumer_settings(&group), second.clone());
+    let running = start(&topic, &consumer_settings(&group), second.clone());
     eventually(WAIT, "every message handled by one of the two", || async {
         before.union(&second.seen.distinct()).count() == 1000
     })
@@ -139,12 +147,12 @@ async fn two_consumers_in_one_group_split_the_partitions_and_one_takes_over_when
     let handled_batch = |h: &RecordingHandler, seq: usize| {
         h.seen.snapshot().into_iter().filter(|(_, s, _, _)| *s == seq).collect::<Vec<_>>()
     };
-    let partitions_of = |records: &[(String, usize, i32, i64)]| records.iter().map(|r| r.2).collect::<HashSet<i32>>();
+    let partitions_of = |records: &[Record]| records.iter().map(|r| r.2).collect::<HashSet<i32>>();
 
     let a = RecordingHandler::default();
     let b = RecordingHandler::default();
-    let running_a = start(&topic, consumer_settings(&group), a.clone());
-    let running_b = start(&topic, consumer_settings(&group), b.clone());
+    let running_a = start(&topic, &consumer_settings(&group), a.clone());
+    let running_b = start(&topic, &consumer_settings(&group), b.clone());
 
     // Produce batches until both members handle part of the same batch: the group has split.
     let mut seq = 0;
@@ -205,16 +213,23 @@ async fn an_outage_holds_readiness_down_and_loses_nothing_when_it_ends() {
         produce(&producer, &topic, "k", &payload("k", seq), vec![]).await;
     }
     let handler = OutageHandler { up: Default::default(), inner: RecordingHandler::default() };
-    let running = start(&topic, consumer_settings(&group), handler.clone());
+    let running = start(&topic, &consumer_settings(&group), handler.clone());
 
     eventually(WAIT, "readiness reports the stuck partition", || async {
-        running.health.readiness().await.checks.iter().any(|c| !c.ok && c.detail.as_deref().is_some_and(|d| d.contains("database down")))
+        running
+            .health
+            .readiness()
+            .await
+            .checks
+            .iter()
+            .any(|c| !c.ok && c.detail.as_deref().is_some_and(|d| d.contains("database down")))
     })
     .await;
     assert_eq!(handler.inner.seen.len(), 0, "nothing is skipped while the database is down");
 
     handler.up.store(true, std::sync::atomic::Ordering::SeqCst);
-    eventually(WAIT, "all messages handled after the outage", || async { handler.inner.seen.distinct().len() == 5 }).await;
+    eventually(WAIT, "all messages handled after the outage", || async { handler.inner.seen.distinct().len() == 5 })
+        .await;
     eventually(WAIT, "ready again", || async { running.health.readiness().await.ready }).await;
     running.shutdown().await;
     assert_eq!(record_count(&format!("{group}.dlq")).await, 0);

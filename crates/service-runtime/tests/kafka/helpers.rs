@@ -9,11 +9,11 @@ use std::time::Duration;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, OwnedMessage};
+use service_runtime::CancellationToken;
 use service_runtime::consumer::{ConsumerRuntime, Handler, HandlerError, InboundMessage};
 use service_runtime::health::Health;
 use service_runtime::kafka::{self, OutboundRecord, Producer, TopicPlan};
 use service_runtime::settings::{ConsumerSettings, KafkaSettings, ProducerSettings};
-use service_runtime::CancellationToken;
 use tokio::task::JoinHandle;
 
 pub(crate) fn bootstrap() -> String {
@@ -72,11 +72,14 @@ pub(crate) fn payload(key: &str, seq: usize) -> Vec<u8> {
     serde_json::json!({ "type": "test.message", "key": key, "seq": seq }).to_string().into_bytes()
 }
 
-pub(crate) async fn produce(producer: &Producer, topic: &str, key: &str, value: &[u8], headers: Vec<(&str, Option<&[u8]>)>) {
-    producer
-        .send(OutboundRecord { topic, key: Some(key.as_bytes()), payload: value, headers })
-        .await
-        .expect("produce");
+pub(crate) async fn produce(
+    producer: &Producer,
+    topic: &str,
+    key: &str,
+    value: &[u8],
+    headers: Vec<(&str, Option<&[u8]>)>,
+) {
+    producer.send(OutboundRecord { topic, key: Some(key.as_bytes()), payload: value, headers }).await.expect("produce");
 }
 
 /// Produces `per_key` messages for each of `keys` keys, interleaved, in key order.
@@ -94,12 +97,15 @@ pub(crate) async fn produce_keyed(producer: &Producer, topic: &str, keys: usize,
     futures::future::join_all(sends).await;
 }
 
-/// What the recording handler saw: `(key, seq, partition, offset)` in handling order.
+/// One handling: `(key, seq, partition, offset)`.
+pub(crate) type Record = (String, usize, i32, i64);
+
+/// What the recording handler saw, in handling order.
 #[derive(Clone, Default)]
-pub(crate) struct Seen(Arc<Mutex<Vec<(String, usize, i32, i64)>>>);
+pub(crate) struct Seen(Arc<Mutex<Vec<Record>>>);
 
 impl Seen {
-    pub(crate) fn snapshot(&self) -> Vec<(String, usize, i32, i64)> {
+    pub(crate) fn snapshot(&self) -> Vec<Record> {
         self.0.lock().expect("lock").clone()
     }
 
@@ -163,9 +169,9 @@ impl Running {
     }
 }
 
-pub(crate) fn start<H: Handler>(topic: &str, settings: ConsumerSettings, handler: H) -> Running {
+pub(crate) fn start<H: Handler>(topic: &str, settings: &ConsumerSettings, handler: H) -> Running {
     let health = Health::new();
-    let runtime = ConsumerRuntime::new(&kafka_settings(), &settings, &[topic], handler, producer(), health.clone())
+    let runtime = ConsumerRuntime::new(&kafka_settings(), settings, &[topic], handler, producer(), health.clone())
         .expect("runtime");
     let stop = CancellationToken::new();
     let token = stop.clone();

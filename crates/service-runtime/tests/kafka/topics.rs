@@ -27,7 +27,8 @@ async fn missing_topics_are_created_with_the_configured_partitions_and_retention
 
     let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
     let counts = tokio::task::spawn_blocking(move || {
-        let client: BaseConsumer = kafka::client_config(&kafka_settings(), "t").expect("config").create().expect("client");
+        let client: BaseConsumer =
+            kafka::client_config(&kafka_settings(), "t").expect("config").create().expect("client");
         names
             .iter()
             .map(|name| {

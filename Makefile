@@ -1,0 +1,61 @@
+# taskstream: the two set-up commands are `make run` and `make test`; `make help` lists the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.PHONY: help run stop status logs build broker broker-stop test test-rust validate-asyncapi smoke lint fmt contracts bench clean
+
+export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
+CARGO ?= cargo
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+run: broker build ## start the broker and all four services in the background (embedded defaults)
+	@deploy/local/services.sh start
+	@echo "Stop everything with: make stop    Logs: make logs"
+
+stop: ## stop the services and the broker, leaving no process behind
+	@deploy/local/services.sh stop
+	@deploy/local/broker.sh stop
+
+status: ## show what runs
+	@deploy/local/services.sh status
+	@deploy/local/broker.sh status && echo "broker running" || echo "broker stopped"
+
+logs: ## follow the logs of the broker and the services
+	@tail -F .local/log/*.log
+
+build: ## build every service
+	$(CARGO) build --workspace --bins
+
+broker: ## install (once, pinned) and start the local Kafka-protocol broker on 127.0.0.1:9092
+	@deploy/local/broker.sh start
+
+broker-stop: ## stop the local broker
+	@deploy/local/broker.sh stop
+
+test: broker test-rust validate-asyncapi smoke ## everything: Rust tests against the real broker, contract validation, run/stop smoke test
+
+test-rust: ## Rust unit and integration tests (needs the broker)
+	$(CARGO) test --workspace --all-targets
+
+validate-asyncapi: ## validate contracts/asyncapi.yaml with the AsyncAPI parser and cross-check the catalogue
+	@cd tests/contracts && npm ci --no-audit --no-fund --silent && node validate-asyncapi.mjs
+
+smoke: build ## `make run`, every service answers /healthz and /readyz, `make stop` leaves no process
+	@tests/smoke/run-and-stop.sh
+
+lint: ## formatting and clippy, warnings are errors
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+contracts: ## regenerate contracts/ from the Rust types (then commit the result)
+	UPDATE_CONTRACTS=1 $(CARGO) test -p event-schema --test contract
+
+bench: broker ## benchmarks (throughput), printed, never asserted in unit tests
+	$(CARGO) bench --workspace
+
+clean: stop ## stop everything and delete local state (broker data, logs)
+	rm -rf .local
