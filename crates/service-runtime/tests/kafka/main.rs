@@ -6,4 +6,5 @@
 mod consume;
 mod helpers;
 mod security;
+mod service;
 mod topics;

@@ -1,0 +1,48 @@
+//! The operational endpoints every service gets from `Service`.
+
+use std::time::Duration;
+
+use axum::Router;
+use service_runtime::CancellationToken;
+use service_runtime::service::Service;
+use service_runtime::settings::{BaseSettings, HttpSettings, TopicConfig, TopicSettings};
+
+use crate::helpers::{eventually, kafka_settings, unique};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_is_alive_at_once_ready_once_its_topics_exist_and_exports_metrics() {
+    let suffix = unique("svc");
+    let settings = BaseSettings {
+        http: HttpSettings { host: "127.0.0.1".into(), port: 0 },
+        kafka: kafka_settings(),
+        topics: TopicSettings {
+            task_events: TopicConfig { name: format!("task-events-{suffix}"), partitions: 2, retention_ms: 3_600_000 },
+            reminders: TopicConfig { name: format!("reminders-{suffix}"), partitions: 1, retention_ms: 3_600_000 },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let service = Service::build("service-test", settings).await.expect("build");
+    let base = format!("http://127.0.0.1:{}", service.port());
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(service.run_without_consumer(Router::new(), false, stop.clone()));
+    let client = reqwest::Client::new();
+
+    let alive = client.get(format!("{base}/healthz")).send().await.expect("healthz");
+    assert_eq!(alive.status(), 200);
+    eventually(Duration::from_secs(30), "/readyz answers 200", || async {
+        client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    let report: serde_json::Value =
+        client.get(format!("{base}/readyz")).send().await.expect("readyz").json().await.expect("json");
+    assert_eq!(report["ready"], true);
+    assert!(report["checks"].as_array().expect("checks").iter().any(|c| c["name"] == "broker" && c["ok"] == true));
+    let metrics = client.get(format!("{base}/metrics")).send().await.expect("metrics");
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.headers()["content-type"].to_str().expect("ascii").starts_with("text/plain"));
+
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(15), task).await.expect("stops").expect("no panic").expect("clean");
+    assert!(client.get(format!("{base}/healthz")).send().await.is_err(), "listener closed after shutdown");
+}
