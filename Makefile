@@ -1,7 +1,7 @@
 # taskstream: the two set-up commands are `make run` and `make test`; `make help` lists the rest.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help run stop status logs build broker broker-stop test test-rust validate-asyncapi smoke lint fmt contracts bench clean
+.PHONY: help run stop status logs build broker broker-stop test test-rust validate-asyncapi check-deploy smoke lint fmt contracts bench clean
 
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
 CARGO ?= cargo
@@ -33,13 +33,17 @@ broker: ## install (once, pinned) and start the local Kafka-protocol broker on 1
 broker-stop: ## stop the local broker
 	@deploy/local/broker.sh stop
 
-test: broker test-rust validate-asyncapi smoke ## everything: Rust tests against the real broker, contract validation, run/stop smoke test
+test: broker test-rust validate-asyncapi check-deploy smoke ## everything: Rust tests against the real broker, contract and manifest checks, run/stop smoke test
 
 test-rust: ## Rust unit and integration tests (needs the broker)
 	$(CARGO) test --workspace --all-targets
 
 validate-asyncapi: ## validate contracts/asyncapi.yaml with the AsyncAPI parser and cross-check the catalogue
 	@cd tests/contracts && npm ci --no-audit --no-fund --silent && node validate-asyncapi.mjs
+
+check-deploy: ## check deploy/k8s against contracts/ and the services' settings
+	@python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
+	@python3 deploy/k8s/check.py
 
 smoke: build ## `make run`, every service answers /healthz and /readyz, `make stop` leaves no process
 	@tests/smoke/run-and-stop.sh

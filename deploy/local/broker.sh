@@ -44,12 +44,12 @@ start() {
   # Bind and advertise 127.0.0.1 (not localhost, which may resolve to ::1 first). The storage URL
   # is relative to the working directory: absolute sqlite:/// paths are mangled by this version.
   # No initial rebalance delay: a group's first member starts at once (Kafka's default is 3 s).
-  (cd "$STATE/broker" && nohup "$BIN" broker \
+  (cd "$STATE/broker"; nohup "$BIN" broker \
       --listener-url "tcp://127.0.0.1:$PORT" \
       --advertised-listener-url "tcp://127.0.0.1:$PORT" \
       --storage-engine "sqlite://nisshi.db" \
       --group-initial-rebalance-delay 0s \
-      >>"$STATE/log/broker.log" 2>&1 &
+      </dev/null >>"$STATE/log/broker.log" 2>&1 &
     echo $! >"$PIDFILE")
   local deadline=$((SECONDS + 30))
   until listening; do

@@ -22,8 +22,8 @@ start() {
   mkdir -p "$STATE/run" "$STATE/log"
   for svc in "${SERVICES[@]}"; do
     if running "$svc"; then echo "$svc already running"; continue; fi
-    (cd "$ROOT" && APP_CONFIG_DIR="crates/$svc/config" APP_ENVIRONMENT=local \
-        nohup "$TARGET/$svc" >>"$STATE/log/$svc.log" 2>&1 &
+    (cd "$ROOT"; APP_CONFIG_DIR="crates/$svc/config" APP_ENVIRONMENT=local \
+        nohup "$TARGET/$svc" </dev/null >>"$STATE/log/$svc.log" 2>&1 &
       echo $! >"$(pidfile "$svc")")
   done
   local deadline=$((SECONDS + 60))

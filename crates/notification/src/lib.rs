@@ -9,7 +9,6 @@
 //! - [`Application`]: build (binds the listener) and run until shutdown.
 
 use axum::Router;
-use serde::Deserialize;
 use service_runtime::CancellationToken;
 use service_runtime::service::Service;
 use service_runtime::settings::{self, BaseSettings};
@@ -21,17 +20,16 @@ pub const SERVICE: &str = "notification";
 const DEFAULTS: &[(&str, &str)] = &[("consumer.group_id", "notification")];
 
 /// This service's settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Settings every service shares.
-    #[serde(flatten)]
     pub base: BaseSettings,
 }
 
 impl Settings {
     /// Loads defaults → `config/base.yaml` → `config/{APP_ENVIRONMENT}.yaml` → `APP__…`.
     pub fn load() -> Result<Self, service_runtime::Error> {
-        settings::load(DEFAULTS)
+        Ok(Self { base: settings::load(DEFAULTS)? })
     }
 }
 

@@ -44,6 +44,19 @@ pub enum Error {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    /// The brokers refused our credentials.
+    #[error(
+        "{context}: kafka authentication failed: {reason} (check kafka.username, kafka.password and kafka.sasl_mechanism)"
+    )]
+    Authentication {
+        /// What was being done.
+        context: String,
+        /// The broker's or librdkafka's reason.
+        reason: String,
+    },
+    /// Topics the service needs do not exist, and it is not allowed to create them.
+    #[error("topics missing: {}", .0.join(", "))]
+    MissingTopics(Vec<String>),
     /// An I/O operation failed.
     #[error("{context}: {source}")]
     Io {

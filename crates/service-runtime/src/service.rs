@@ -55,30 +55,35 @@ impl Service {
         kafka::service_topics(&self.settings.topics, dead_letters.as_deref())
     }
 
-    /// Creates missing topics, retrying with backoff while the broker is unreachable or refuses
-    /// us (the service stays alive and not ready, rather than crash-looping). `false` if
-    /// `shutdown` came first.
+    /// Makes sure the planned topics exist: creates missing ones (`topics.create_missing`), or
+    /// else waits until whoever manages them (Strimzi) has. Retries with backoff while the broker
+    /// is unreachable or refuses us: the service stays alive and not ready rather than
+    /// crash-looping. `false` if `shutdown` came first.
     pub async fn prepare_topics(&self, plans: &[TopicPlan], shutdown: &CancellationToken) -> bool {
-        if !self.settings.topics.create_missing {
-            return true;
-        }
         let backoff = Backoff { initial: Duration::from_millis(500), max: Duration::from_secs(30) };
+        let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match kafka::ensure_topics(&self.settings.kafka, plans, Duration::from_secs(10)).await {
+            let result = if self.settings.topics.create_missing {
+                kafka::ensure_topics(&self.settings.kafka, plans, Duration::from_secs(10)).await
+            } else {
+                match self.producer.missing_topics(&names, Duration::from_secs(10)).await {
+                    Ok(missing) if missing.is_empty() => Ok(()),
+                    Ok(missing) => Err(Error::MissingTopics(missing)),
+                    Err(source) => Err(Error::Kafka { context: "listing topics".into(), source }),
+                }
+            };
+            let error = match result {
                 Ok(()) => {
                     self.health.clear(TOPICS_CONDITION);
                     return true;
                 }
-                Err(error) => {
-                    let delay = backoff.delay(attempt, &mut rand::rng());
-                    tracing::error!(error = %error, attempt, retry_in_ms = delay.as_millis() as u64,
-                        "cannot create topics; retrying");
-                    self.health.raise(TOPICS_CONDITION, error.to_string());
-                }
-            }
+                Err(error) => error,
+            };
             let delay = backoff.delay(attempt, &mut rand::rng());
+            tracing::error!(error = %error, attempt, retry_in_ms = delay.as_millis() as u64, "topics not ready; retrying");
+            self.health.raise(TOPICS_CONDITION, error.to_string());
             tokio::select! {
                 () = shutdown.cancelled() => return false,
                 () = tokio::time::sleep(delay) => {}

@@ -18,9 +18,24 @@ use event_schema::topics;
 
 /// Loads `T` from the layers above; `defaults` (dotted keys, e.g. `consumer.group_id`) are the
 /// service's built-in defaults, beneath everything else.
+///
+/// Environment values are strings that `config` converts when a field asks for a number or a
+/// boolean; `#[serde(flatten)]` would bypass that conversion, so a service loads
+/// [`BaseSettings`] and its own sections as separate calls rather than flattening one into
+/// the other.
 pub fn load<T: DeserializeOwned>(defaults: &[(&str, &str)]) -> Result<T, Error> {
     let dir = PathBuf::from(std::env::var("APP_CONFIG_DIR").unwrap_or_else(|_| "config".into()));
     let environment = std::env::var("APP_ENVIRONMENT").unwrap_or_else(|_| "local".into());
+    load_from(defaults, &dir, &environment, None)
+}
+
+/// [`load`] with explicit inputs; `variables` replaces the process environment (tests).
+pub fn load_from<T: DeserializeOwned>(
+    defaults: &[(&str, &str)],
+    dir: &std::path::Path,
+    environment: &str,
+    variables: Option<std::collections::HashMap<String, String>>,
+) -> Result<T, Error> {
     let mut builder = Config::builder();
     for (key, value) in defaults {
         builder = builder.set_default(*key, *value)?;
@@ -28,13 +43,16 @@ pub fn load<T: DeserializeOwned>(defaults: &[(&str, &str)]) -> Result<T, Error> 
     builder
         .add_source(File::from(dir.join("base.yaml")).required(false))
         .add_source(File::from(dir.join(format!("{environment}.yaml"))).required(false))
-        .add_source(Environment::with_prefix("APP").prefix_separator("__").separator("__").try_parsing(true))
+        // Values stay strings until a typed field asks for a number or a boolean, so a password
+        // such as `00123` is never turned into `123`.
+        .add_source(Environment::with_prefix("APP").prefix_separator("__").separator("__").source(variables))
         .build()
         .and_then(Config::try_deserialize)
         .map_err(Error::Settings)
 }
 
-/// Settings every service shares; services embed it with `#[serde(flatten)]`.
+/// Settings every service shares (top-level sections `http`, `kafka`, `producer`, `consumer`,
+/// `topics`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct BaseSettings {
@@ -300,6 +318,36 @@ mod tests {
         let printed = format!("{kafka:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert_eq!(kafka.password.as_ref().map(|p| p.expose_secret().to_owned()), Some("hunter2".into()));
+    }
+
+    #[test]
+    fn layers_apply_in_order_defaults_files_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("base.yaml"), "http:\n  port: 9000\nconsumer:\n  group_id: from-base\n")
+            .expect("base");
+        std::fs::write(dir.path().join("staging.yaml"), "http:\n  port: 9001\n").expect("env file");
+        let variables = [
+            ("APP__KAFKA__BOOTSTRAP_SERVERS", "kafka-0:9093"),
+            ("APP__KAFKA__PASSWORD", "00123"),
+            ("APP__CONSUMER__MAX_CONCURRENCY", "3"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let s: BaseSettings = load_from(
+            &[("consumer.group_id", "built-in"), ("http.host", "127.0.0.9")],
+            dir.path(),
+            "staging",
+            Some(variables),
+        )
+        .expect("loads");
+        assert_eq!(s.http.host, "127.0.0.9", "built-in default");
+        assert_eq!(s.consumer.group_id, "from-base", "base.yaml over defaults");
+        assert_eq!(s.http.port, 9001, "<environment>.yaml over base.yaml");
+        assert_eq!(s.kafka.bootstrap_servers, "kafka-0:9093", "variables over files");
+        assert_eq!(s.consumer.max_concurrency, 3, "numbers parse from variables");
+        assert_eq!(s.kafka.password.as_ref().map(|p| p.expose_secret().to_owned()).as_deref(), Some("00123"));
+        assert_eq!(s.consumer.session_timeout_ms, 45_000, "unset keys keep their defaults");
     }
 
     #[test]

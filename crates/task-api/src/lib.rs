@@ -10,7 +10,6 @@
 //! - [`Application`]: build (binds the listener) and run until shutdown.
 
 use axum::Router;
-use serde::Deserialize;
 use service_runtime::CancellationToken;
 use service_runtime::service::Service;
 use service_runtime::settings::{self, BaseSettings};
@@ -22,17 +21,16 @@ pub const SERVICE: &str = "task-api";
 const DEFAULTS: &[(&str, &str)] = &[];
 
 /// This service's settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Settings every service shares.
-    #[serde(flatten)]
     pub base: BaseSettings,
 }
 
 impl Settings {
     /// Loads defaults → `config/base.yaml` → `config/{APP_ENVIRONMENT}.yaml` → `APP__…`.
     pub fn load() -> Result<Self, service_runtime::Error> {
-        settings::load(DEFAULTS)
+        Ok(Self { base: settings::load(DEFAULTS)? })
     }
 }
 

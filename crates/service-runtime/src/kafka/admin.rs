@@ -8,8 +8,10 @@ use rdkafka::types::RDKafkaErrorCode;
 
 use crate::Error;
 use crate::health::Health;
-use crate::kafka::client::{RuntimeContext, client_config};
+use crate::kafka::client::{AUTH_CONDITION, RuntimeContext, client_config};
 use crate::settings::{KafkaSettings, TopicConfig, TopicSettings};
+use rdkafka::producer::{BaseProducer, Producer as _};
+use rdkafka::util::Timeout;
 
 /// A topic to create if it is missing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +58,7 @@ pub fn service_topics(topics: &TopicSettings, dead_letter_topic: Option<&str>) -
 /// (a partition count that differs is logged, never changed: that would move keys).
 #[tracing::instrument(skip_all, fields(topics = plans.len()), err)]
 pub async fn ensure_topics(kafka: &KafkaSettings, plans: &[TopicPlan], timeout: Duration) -> Result<(), Error> {
+    check_access(kafka, timeout).await?;
     let admin: AdminClient<RuntimeContext> = client_config(kafka, "taskstream-admin")?
         .create_with_context(RuntimeContext::new(Health::new(), None))
         .map_err(Error::kafka("creating the Kafka admin client"))?;
@@ -83,4 +86,29 @@ pub async fn ensure_topics(kafka: &KafkaSettings, plans: &[TopicPlan], timeout: 
         }
     }
     Ok(())
+}
+
+/// Asks the brokers for metadata and, when that fails, says why: a refused login becomes
+/// [`Error::Authentication`] with librdkafka's reason instead of a bare timeout.
+#[tracing::instrument(skip_all, err)]
+pub async fn check_access(kafka: &KafkaSettings, timeout: Duration) -> Result<(), Error> {
+    let health = Health::new();
+    // A plain producer handle: unlike the admin client, polling it serves librdkafka's error
+    // events, which carry the authentication failure.
+    let client: BaseProducer<RuntimeContext> = client_config(kafka, "taskstream-admin")?
+        .create_with_context(RuntimeContext::new(health.clone(), None))
+        .map_err(Error::kafka("creating a Kafka client"))?;
+    let bootstrap = kafka.bootstrap_servers.clone();
+    tokio::task::spawn_blocking(move || {
+        let Err(source) = client.client().fetch_metadata(None, Timeout::After(timeout)) else {
+            return Ok(());
+        };
+        client.poll(Duration::from_millis(200));
+        Err(match health.conditions().remove(AUTH_CONDITION) {
+            Some(reason) => Error::Authentication { context: "connecting to Kafka".into(), reason },
+            None => Error::Kafka { context: format!("connecting to Kafka at {bootstrap}"), source },
+        })
+    })
+    .await
+    .unwrap_or_else(|join| Err(Error::InvalidSettings(format!("access check panicked: {join}"))))
 }

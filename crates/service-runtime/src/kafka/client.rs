@@ -91,6 +91,14 @@ impl RuntimeContext {
     }
 }
 
+/// Lets a plain `BaseProducer` carry the context (the access check); deliveries are not
+/// tracked through it.
+impl rdkafka::producer::ProducerContext for RuntimeContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
+}
+
 impl ClientContext for RuntimeContext {
     fn error(&self, error: KafkaError, reason: &str) {
         self.on_error(&error, reason);

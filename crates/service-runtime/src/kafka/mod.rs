@@ -4,6 +4,6 @@ mod admin;
 mod client;
 mod producer;
 
-pub use admin::{TopicPlan, ensure_topics, service_topics};
+pub use admin::{TopicPlan, check_access, ensure_topics, service_topics};
 pub use client::{RuntimeContext, client_config};
 pub use producer::{Delivery, OutboundRecord, Producer};

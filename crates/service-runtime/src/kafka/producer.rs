@@ -107,6 +107,22 @@ impl Producer {
     }
 }
 
+impl Producer {
+    /// The topics among `names` that the brokers do not know.
+    pub async fn missing_topics(&self, names: &[String], timeout: Duration) -> Result<Vec<String>, KafkaError> {
+        let inner = self.inner.clone();
+        let names = names.to_vec();
+        tokio::task::spawn_blocking(move || {
+            let metadata = inner.client().fetch_metadata(None, Timeout::After(timeout))?;
+            let known: std::collections::HashSet<&str> =
+                metadata.topics().iter().filter(|t| t.error().is_none()).map(|t| t.name()).collect();
+            Ok(names.into_iter().filter(|n| !known.contains(n.as_str())).collect())
+        })
+        .await
+        .unwrap_or(Err(KafkaError::Canceled))
+    }
+}
+
 /// The broker probe behind `/readyz`.
 impl Probe for Producer {
     fn check(&self) -> BoxFuture<'_, Result<(), String>> {

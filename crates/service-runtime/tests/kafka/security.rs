@@ -133,7 +133,9 @@ async fn round_trip(kafka: &KafkaSettings) {
 async fn wrong_password_is_refused_clearly(kafka: &KafkaSettings) {
     let plans = [TopicPlan { name: unique("denied"), partitions: 1, replication_factor: 1, retention_ms: 3_600_000 }];
     let error = kafka::ensure_topics(kafka, &plans, Duration::from_secs(5)).await.expect_err("refused");
-    println!("wrong password, topic creation: {error}");
+    println!("wrong password: {error}");
+    assert!(matches!(error, service_runtime::Error::Authentication { .. }), "a clear error, not a timeout: {error}");
+    assert!(error.to_string().contains("kafka.password"), "the error names the setting to check: {error}");
 
     let health = Health::new();
     let producer = Producer::new(kafka, &ProducerSettings::default(), "denied", health.clone()).expect("producer");

@@ -46,3 +46,42 @@ async fn a_service_is_alive_at_once_ready_once_its_topics_exist_and_exports_metr
     tokio::time::timeout(Duration::from_secs(15), task).await.expect("stops").expect("no panic").expect("clean");
     assert!(client.get(format!("{base}/healthz")).send().await.is_err(), "listener closed after shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_that_may_not_create_topics_is_ready_only_once_someone_else_has() {
+    let suffix = unique("managed");
+    let task_events = format!("task-events-{suffix}");
+    let settings = BaseSettings {
+        http: HttpSettings { host: "127.0.0.1".into(), port: 0 },
+        kafka: kafka_settings(),
+        topics: TopicSettings {
+            task_events: TopicConfig { name: task_events.clone(), partitions: 2, retention_ms: 3_600_000 },
+            reminders: TopicConfig { name: format!("reminders-{suffix}"), partitions: 1, retention_ms: 3_600_000 },
+            create_missing: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let service = Service::build("managed-topics-test", settings).await.expect("build");
+    let health = service.health.clone();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(service.run_without_consumer(Router::new(), false, stop.clone()));
+
+    eventually(Duration::from_secs(30), "not ready, naming the missing topics", || async {
+        let report = health.readiness().await;
+        !report.ready
+            && report
+                .checks
+                .iter()
+                .any(|c| c.name == "topics" && c.detail.as_deref().is_some_and(|d| d.contains(&task_events)))
+    })
+    .await;
+    crate::helpers::create_topic(&task_events, 2).await;
+    crate::helpers::create_topic(&format!("reminders-{suffix}"), 1).await;
+    eventually(Duration::from_secs(60), "ready once the operator created the topics", || async {
+        health.readiness().await.ready
+    })
+    .await;
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(15), task).await.expect("stops").expect("no panic").expect("clean");
+}
