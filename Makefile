@@ -36,7 +36,7 @@ broker-stop: ## stop the local broker
 test: broker test-rust validate-asyncapi check-deploy smoke ## everything: Rust tests against the real broker, contract and manifest checks, run/stop smoke test
 
 test-rust: ## Rust unit and integration tests (needs the broker)
-	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --all-targets --no-fail-fast
 
 validate-asyncapi: ## validate contracts/asyncapi.yaml with the AsyncAPI parser and cross-check the catalogue
 	@cd tests/contracts && npm ci --no-audit --no-fund --silent && node validate-asyncapi.mjs

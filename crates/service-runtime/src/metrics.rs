@@ -4,6 +4,8 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+/// Always 1; labels `service` and `version` say what runs.
+pub const BUILD_INFO: &str = "taskstream_build_info";
 /// Messages whose handler succeeded. Labels: `group`, `topic`, `event_type`.
 pub const MESSAGES_HANDLED: &str = "taskstream_consumer_messages_handled_total";
 /// Handler failures, each attempt. Labels: `group`, `topic`, `event_type`, `kind`

@@ -37,6 +37,7 @@ impl Service {
     /// Binds the listener and creates the producer. Nothing here waits for the broker.
     pub async fn build(name: &'static str, settings: BaseSettings) -> Result<Self, Error> {
         let metrics = crate::metrics::recorder();
+        metrics::gauge!(crate::metrics::BUILD_INFO, "service" => name, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         let health = Health::new();
         let producer = Producer::new(&settings.kafka, &settings.producer, name, health.clone())?;
         health.add_probe("broker", producer.clone());
@@ -120,7 +121,8 @@ impl Service {
         let router = api.merge(crate::http::ops_router(self.health.clone(), self.metrics.clone()));
         let name = self.name;
         let listener = self.listener.take().context("the service was already run")?;
-        tracing::info!(service = name, address = ?listener.local_addr().ok(), "serving");
+        let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!(service = name, %address, "serving");
         let plans = self.topic_plans(!matches!(job, Job::Topics { dead_letters: false }));
         let work = async {
             if !self.prepare_topics(&plans, &shutdown).await {

@@ -41,6 +41,8 @@ async fn a_service_is_alive_at_once_ready_once_its_topics_exist_and_exports_metr
     let metrics = client.get(format!("{base}/metrics")).send().await.expect("metrics");
     assert_eq!(metrics.status(), 200);
     assert!(metrics.headers()["content-type"].to_str().expect("ascii").starts_with("text/plain"));
+    let text = metrics.text().await.expect("body");
+    assert!(text.contains("taskstream_build_info{service=\"service-test\""), "{text}");
 
     stop.cancel();
     tokio::time::timeout(Duration::from_secs(15), task).await.expect("stops").expect("no panic").expect("clean");
