@@ -58,8 +58,8 @@ fmt: ## format the code
 contracts: ## regenerate contracts/ from the Rust types (then commit the result)
 	UPDATE_CONTRACTS=1 $(CARGO) test -p event-schema --test contract
 
-bench: broker ## benchmarks (throughput), printed, never asserted in unit tests
-	$(CARGO) bench --workspace
+bench: broker ## throughput benchmarks against the local broker (BENCH_MESSAGES, default 100000); printed, never asserted
+	$(CARGO) bench -p service-runtime --bench consume_throughput
 
 clean: stop ## stop everything and delete local state (broker data, logs)
 	rm -rf .local

@@ -201,9 +201,10 @@ pub struct ConsumerSettings {
     pub dead_letter_topic: String,
     /// At most this many messages are handled at once (each partition handles one at a time).
     pub max_concurrency: usize,
-    /// A partition is paused when this many of its messages wait to be handled, and resumed
-    /// when half have been.
-    pub partition_buffer: usize,
+    /// A partition is paused when this many bytes of its messages wait to be handled, and
+    /// resumed when half have been. Keep it several times `max.partition.fetch.bytes` (1 MiB):
+    /// one fetch response must not trip it, or every batch is paused, dropped and re-fetched.
+    pub partition_buffer_bytes: usize,
     /// First delay before retrying a transient failure.
     pub retry_initial_ms: u64,
     /// Longest delay between retries.
@@ -232,7 +233,7 @@ impl Default for ConsumerSettings {
             group_id: String::new(),
             dead_letter_topic: String::new(),
             max_concurrency: 16,
-            partition_buffer: 256,
+            partition_buffer_bytes: 8 * 1024 * 1024,
             retry_initial_ms: 200,
             retry_max_ms: 30_000,
             shutdown_grace_ms: 20_000,

@@ -8,6 +8,9 @@
 //! # Layout
 //! - [`Settings`]: this service's settings (the shared ones from `service-runtime`).
 //! - [`Application`]: build (binds the listener) and run until shutdown.
+//! - [`domain`]: valid task values, the [`domain::Task`] entity and its reminder schedule (pure).
+
+pub mod domain;
 
 use axum::Router;
 use service_runtime::CancellationToken;

@@ -24,7 +24,7 @@ pub(crate) type TopicPartition = (String, i32);
 #[derive(Debug)]
 pub(crate) struct Worker {
     pub(crate) tx: mpsc::UnboundedSender<InboundMessage>,
-    /// Messages sent to the worker and not yet handled.
+    /// Bytes of messages sent to the worker and not yet handled.
     pub(crate) queued: Arc<AtomicUsize>,
     pub(crate) paused: bool,
     pub(crate) cancel: CancellationToken,

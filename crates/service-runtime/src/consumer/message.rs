@@ -39,6 +39,13 @@ impl InboundMessage {
         self.headers.iter().find(|(k, _)| k == name).and_then(|(_, v)| v.as_deref())
     }
 
+    /// Approximate memory the message holds while it waits (for the partition buffer).
+    pub(crate) fn buffered_size(&self) -> usize {
+        const OVERHEAD: usize = 128;
+        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len)).sum();
+        OVERHEAD + self.topic.len() + self.key.as_ref().map_or(0, Vec::len) + self.payload().len() + headers
+    }
+
     /// The CloudEvents `type`, read cheaply for metric labels; `unknown` when there is none.
     pub(crate) fn event_type_label(&self) -> String {
         #[derive(serde::Deserialize)]

@@ -28,6 +28,7 @@ pub struct ConsumerRuntime<H: Handler> {
     shared: Arc<Shared<H>>,
     topics: Vec<String>,
     wake_rx: mpsc::UnboundedReceiver<TopicPartition>,
+    /// Bytes waiting per partition at which it is paused.
     buffer: usize,
     grace: Duration,
 }
@@ -113,7 +114,7 @@ impl<H: Handler> ConsumerRuntime<H> {
             shared: Arc::new(shared),
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
             wake_rx,
-            buffer: settings.partition_buffer.max(1),
+            buffer: settings.partition_buffer_bytes.max(1),
             grace: Duration::from_millis(settings.shutdown_grace_ms),
         })
     }
@@ -153,7 +154,7 @@ impl<H: Handler> ConsumerRuntime<H> {
         let tp = (message.topic.clone(), message.partition);
         let mut workers = self.assignment.workers();
         let worker = workers.entry(tp.clone()).or_insert_with(|| self.spawn_worker(tp.clone(), shutdown));
-        let queued = worker.queued.fetch_add(1, Ordering::AcqRel) + 1;
+        let queued = worker.queued.fetch_add(message.buffered_size(), Ordering::AcqRel) + message.buffered_size();
         if worker.tx.send(message).is_err() {
             // Cannot happen while the entry exists: the worker only stops after removal.
             tracing::error!(topic = %tp.0, partition = tp.1, "partition worker is gone");
@@ -163,7 +164,7 @@ impl<H: Handler> ConsumerRuntime<H> {
                 Ok(()) => {
                     worker.paused = true;
                     metrics::gauge!(PAUSED_PARTITIONS, "group" => self.shared.group.clone()).increment(1);
-                    tracing::debug!(topic = %tp.0, partition = tp.1, queued, "partition paused: handler is behind");
+                    tracing::debug!(topic = %tp.0, partition = tp.1, queued_bytes = queued, "partition paused: handler is behind");
                 }
                 Err(error) => tracing::warn!(error = %error, "pausing a partition failed"),
             }
@@ -273,7 +274,9 @@ impl<H: Handler> PartitionJob<H> {
             };
             let finished = self.process(&message).await;
             drop(permit);
-            let remaining = self.queued.fetch_sub(1, Ordering::AcqRel) - 1;
+            let size = message.buffered_size();
+            let before = self.queued.fetch_sub(size, Ordering::AcqRel);
+            let remaining = before - size;
             if !finished {
                 break; // stopped while retrying: the offset stays unstored, the message comes back
             }
@@ -282,7 +285,7 @@ impl<H: Handler> PartitionJob<H> {
             if let Err(error) = self.consumer.store_offset(&message.topic, message.partition, message.offset) {
                 tracing::debug!(error = %error, offset = message.offset, "offset not stored (partition revoked)");
             }
-            if remaining == self.resume_at {
+            if before > self.resume_at && remaining <= self.resume_at {
                 let _ = self.shared.wake.send(self.tp.clone());
             }
         }

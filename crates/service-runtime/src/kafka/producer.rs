@@ -10,7 +10,7 @@ use rdkafka::util::Timeout;
 
 use crate::Error;
 use crate::health::{Health, Probe};
-use crate::kafka::client::{RuntimeContext, client_config};
+use crate::kafka::client::{AUTH_CONDITION, RuntimeContext, client_config};
 use crate::metrics::RECORDS_PRODUCED;
 use crate::settings::{KafkaSettings, ProducerSettings};
 
@@ -42,6 +42,7 @@ pub struct OutboundRecord<'a> {
 pub struct Producer {
     inner: FutureProducer<RuntimeContext>,
     timeout: Duration,
+    health: Health,
 }
 
 impl std::fmt::Debug for Producer {
@@ -66,9 +67,9 @@ impl Producer {
             .set("linger.ms", settings.linger_ms.to_string())
             .set("message.timeout.ms", settings.message_timeout_ms.to_string());
         let inner = config
-            .create_with_context(RuntimeContext::new(health, None))
+            .create_with_context(RuntimeContext::new(health.clone(), None))
             .map_err(Error::kafka("creating the Kafka producer"))?;
-        Ok(Self { inner, timeout: Duration::from_millis(u64::from(settings.message_timeout_ms)) })
+        Ok(Self { inner, timeout: Duration::from_millis(u64::from(settings.message_timeout_ms)), health })
     }
 
     /// Sends a record and waits, without blocking a thread, until the broker acknowledged it
@@ -123,9 +124,14 @@ impl Producer {
     }
 }
 
-/// The broker probe behind `/readyz`.
+/// The broker probe behind `/readyz`. A successful round trip also clears an authentication
+/// failure seen earlier (a broker that restarted before its users were loaded, say).
 impl Probe for Producer {
     fn check(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.ping(Duration::from_secs(2)).await.map_err(|e| e.to_string()) })
+        Box::pin(async move {
+            self.ping(Duration::from_secs(2)).await.map_err(|e| e.to_string())?;
+            self.health.clear(AUTH_CONDITION);
+            Ok(())
+        })
     }
 }

@@ -42,8 +42,8 @@ pub(crate) fn consumer_settings(group: &str) -> ConsumerSettings {
         retry_max_ms: 200,
         shutdown_grace_ms: 5_000,
         max_concurrency: 4,
-        // Small, so that pausing and resuming partitions is exercised.
-        partition_buffer: 16,
+        // Small (a dozen test messages), so that pausing and resuming partitions is exercised.
+        partition_buffer_bytes: 2_048,
         ..Default::default()
     }
 }

@@ -1,0 +1,79 @@
+//! The task domain: valid values, the [`Task`] entity and its reminder schedule. Pure: no
+//! database, HTTP or Kafka, and no clock (callers pass `now`).
+//!
+//! Parse, don't validate: each field is a newtype with a private value and a `parse`
+//! constructor ([`Title`], [`Description`], [`Tags`], [`TimeZone`], [`ReminderOffset`],
+//! [`Reminders`], [`RecurrenceRule`]); once built it is valid everywhere. Request bodies are
+//! read by [`NewTask::from_json`] and [`TaskPatch::from_json`], which report *every*
+//! invalid field as a [`FieldError`] (`field` path, `rule`, `message`) for an RFC 9457 422.
+//!
+//! # Layout
+//! - `error`: [`Rule`], [`Violation`], [`FieldError`], [`ValidationErrors`].
+//! - `text`: [`Title`], [`Description`].
+//! - `tags`: [`Tags`].
+//! - `time_zone`: [`TimeZone`].
+//! - `reminder`: [`ReminderOffset`], [`Reminder`], [`Reminders`].
+//! - `recurrence`: [`RecurrenceRule`] and next-occurrence computation.
+//! - `input`: request bodies [`NewTask`] / [`TaskPatch`] and their validated forms.
+//! - `task`: the [`Task`] entity: create, apply a patch, complete, reopen, snapshot.
+//! - `reminder_schedule`: [`effective_reminders`], [`reminder_id`], [`reminder_events`].
+//!
+//! # Decisions
+//! - **Lengths** count characters (Unicode scalar values), not bytes. Titles are trimmed and
+//!   may not contain control characters; descriptions are kept as written but may not
+//!   contain NUL (PostgreSQL text cannot hold it).
+//! - **Tags** are trimmed and lower-cased; two tags equal after that are an error naming the
+//!   second (`tags[2]`, rule `duplicate`), not merged silently. Order is kept.
+//! - **Unknown fields** in a body are errors (`unknown_field`), reported with all the
+//!   others in the 422 rather than rejected first; server-set fields (`id`, `status`,
+//!   `version`, …) get `read_only` instead. A field with the wrong JSON type (`type`) is not
+//!   checked further, so it never shows a second, misleading error.
+//! - **`null`** clears `description`, `due_at` and `recurrence` in a PATCH (and means absent
+//!   in a POST). For the other fields `null` is an error (`not_nullable`): `"none"`, `[]`
+//!   and `"UTC"` reset them. Absent means unchanged; see [`TaskPatch`].
+//! - **Instants** are kept to the microsecond (what PostgreSQL stores), so a task and its
+//!   reminder ids survive a round trip through storage unchanged.
+//! - **`before_due`** takes `PnW` or `PnDTnHnMnS`, positive, at most 366 days, stored in a
+//!   canonical form (`PT90M` → `PT1H30M`). Days are nominal, as in RFC 5545: `P1D` before
+//!   09:00 is 09:00 the day before in the task's time zone, across DST changes too. Years
+//!   and months are refused. See [`ReminderOffset`].
+//! - **Duplicate reminders** (equal after canonicalising) are an error: they would share an
+//!   id.
+//! - **Recurrence** accepts `HOURLY` or coarser and refuses `MINUTELY`, `SECONDLY`,
+//!   `BYMINUTE` and `BYSECOND` (occurrences at least an hour apart), refuses `COUNT`
+//!   (each occurrence restarts the rule at its own `due_at`, so a count cannot be kept; use
+//!   `UNTIL`, which must be UTC), caps the rule at 500 characters, and requires an occurrence
+//!   after `due_at` within 10 years unless `UNTIL` has ended the series. DTSTART is always
+//!   `due_at` in the task's time zone; `anchor` defaults to `due`. See [`RecurrenceRule`].
+//! - **Series**: a task created (or patched) with a recurrence and in no series starts one:
+//!   `series_id` = its id, `occurrence_at` = its `due_at`.
+//! - **Changes**: [`Task::apply`] reports changed fields in snapshot order with their JSON
+//!   values; a patch that changes nothing returns no changes and does not bump `version`.
+//! - **Reminder ids** are UUIDv5 in the task id's namespace over `"{rule}@{instant}"`.
+//! - **Reminder events**: cancellations carry `task_completed`, `task_deleted`,
+//!   `rescheduled` (the rule remains, its instant moved) or `removed`. Reopening schedules
+//!   every effective instant, past ones included: whether a late reminder is still sent is
+//!   the notification service's decision. A title or `due_at` change re-sends
+//!   `reminder.scheduled` for unchanged reminders (same id) so their message is current, so
+//!   consumers treat it as an upsert by `reminder_id`. Completed tasks have no active
+//!   reminders.
+
+mod error;
+mod input;
+mod recurrence;
+mod reminder;
+mod reminder_schedule;
+mod tags;
+mod task;
+mod text;
+mod time_zone;
+
+pub use error::{FieldError, Rule, ValidationErrors, Violation};
+pub use input::{NewTask, TaskPatch, ValidNewTask, ValidTaskPatch};
+pub use recurrence::RecurrenceRule;
+pub use reminder::{Reminder, ReminderOffset, Reminders};
+pub use reminder_schedule::{ReminderEvents, ReminderInstant, effective_reminders, reminder_events, reminder_id};
+pub use tags::Tags;
+pub use task::Task;
+pub use text::{Description, Title};
+pub use time_zone::TimeZone;
