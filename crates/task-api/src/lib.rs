@@ -9,8 +9,16 @@
 //! - [`Settings`]: this service's settings (the shared ones from `service-runtime`).
 //! - [`Application`]: build (binds the listener) and run until shutdown.
 //! - [`domain`]: valid task values, the [`domain::Task`] entity and its reminder schedule (pure).
+//! - [`storage`]: the tasks database (PostgreSQL or SQLite): tasks, idempotency keys, the outbox.
+//! - [`auth`]: bearer-token (JWT) verification, the caller's identity, development tokens.
+//! - [`problem`]: errors as RFC 9457 problem details.
+//! - [`outbox`]: the relay that publishes committed outbox rows to Kafka, in order.
 
+pub mod auth;
 pub mod domain;
+pub mod outbox;
+pub mod problem;
+pub mod storage;
 
 use axum::Router;
 use service_runtime::CancellationToken;

@@ -1,0 +1,1 @@
+//! Bearer-token (JWT) verification, the caller identity, and development tokens.

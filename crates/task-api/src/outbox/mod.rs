@@ -1,0 +1,1 @@
+//! The outbox relay: publishes committed outbox rows to Kafka in commit order per task.

@@ -1,0 +1,1 @@
+//! The tasks database: PostgreSQL (production, tests) or SQLite (the embedded default).
