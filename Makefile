@@ -1,9 +1,12 @@
 # taskstream: the two set-up commands are `make run` and `make test`; `make help` lists the rest.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help run stop status logs build broker broker-stop test test-rust validate-asyncapi check-deploy smoke lint fmt contracts bench clean
+SUB ?= alice
+.PHONY: help token run stop status logs build broker broker-stop test test-rust validate-asyncapi check-deploy smoke lint fmt contracts bench clean
 
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
+# Tests create a fresh database per test through this connection (trust auth locally).
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 CARGO ?= cargo
 
 help: ## list the targets
@@ -16,6 +19,9 @@ run: broker build ## start the broker and all four services in the background (e
 stop: ## stop the services and the broker, leaving no process behind
 	@deploy/local/services.sh stop
 	@deploy/local/broker.sh stop
+
+token: ## print a development token for user $(SUB) (make token SUB=bob), signed with the local secret
+	@APP_CONFIG_DIR=crates/task-api/config APP_ENVIRONMENT=local $(CARGO) run -q -p task-api -- token --sub $(SUB)
 
 status: ## show what runs
 	@deploy/local/services.sh status

@@ -11,6 +11,7 @@
 //! - [`metrics`]: the Prometheus recorder and the names of the runtime's metrics.
 //! - [`http`]: the `/healthz`, `/readyz`, `/metrics` router and a graceful server.
 //! - [`shutdown`]: SIGTERM / ctrl-c as a cancellation token.
+//! - [`testing`]: a broker process of a test's own (stopped, restarted, secured).
 //! - [`service`]: what every service does at start-up (metrics, health, producer, listener,
 //!   topics) and its serving loop.
 
@@ -23,6 +24,7 @@ pub mod service;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod testing;
 
 pub use tokio_util::sync::CancellationToken;
 

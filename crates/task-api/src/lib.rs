@@ -1,29 +1,46 @@
 //! The task REST API that frontends call. It owns the tasks database and publishes every
 //! change as an event through a transactional outbox.
 //!
-//! Status: skeleton. It loads settings, creates the event topics, serves `/healthz`,
-//! `/readyz` and `/metrics`, and shuts down cleanly; the API, storage and outbox arrive with
-//! their own issue.
+//! Every write changes the task and inserts its events into the outbox in one transaction; the
+//! relay publishes committed rows to Kafka. A user only ever sees their own tasks.
 //!
 //! # Layout
-//! - [`Settings`]: this service's settings (the shared ones from `service-runtime`).
-//! - [`Application`]: build (binds the listener) and run until shutdown.
+//! - [`Settings`]: this service's settings (the shared ones from `service-runtime`, plus
+//!   `database`, `auth`, `outbox`).
+//! - [`Application`]: build (binds the listener, connects the database) and run until shutdown.
+//! - [`api`]: the HTTP routes and handlers.
+//! - [`events`]: a change of a task → its outbox rows (CloudEvents).
+//! - [`token`]: the `task-api token` command (development tokens).
 //! - [`domain`]: valid task values, the [`domain::Task`] entity and its reminder schedule (pure).
 //! - [`storage`]: the tasks database (PostgreSQL or SQLite): tasks, idempotency keys, the outbox.
 //! - [`auth`]: bearer-token (JWT) verification, the caller's identity, development tokens.
 //! - [`problem`]: errors as RFC 9457 problem details.
 //! - [`outbox`]: the relay that publishes committed outbox rows to Kafka, in order.
 
+pub mod api;
 pub mod auth;
 pub mod domain;
+pub mod events;
 pub mod outbox;
 pub mod problem;
 pub mod storage;
+pub mod token;
 
-use axum::Router;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::future::BoxFuture;
+use serde::Deserialize;
 use service_runtime::CancellationToken;
+use service_runtime::health::Probe;
 use service_runtime::service::Service;
 use service_runtime::settings::{self, BaseSettings};
+
+use crate::api::AppState;
+use crate::auth::{AuthSettings, Verifier};
+use crate::events::Topics;
+use crate::outbox::{OutboxSignal, Relay, RelaySettings};
+use crate::storage::{DatabaseSettings, Store};
 
 /// Service name: client id, logs, metrics.
 pub const SERVICE: &str = "task-api";
@@ -31,17 +48,31 @@ pub const SERVICE: &str = "task-api";
 /// Built-in defaults, beneath `config/*.yaml` and the environment.
 const DEFAULTS: &[(&str, &str)] = &[];
 
+/// task-api's own sections of the settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TaskApiSettings {
+    /// The tasks database.
+    pub database: DatabaseSettings,
+    /// Bearer-token verification.
+    pub auth: AuthSettings,
+    /// The outbox relay.
+    pub outbox: RelaySettings,
+}
+
 /// This service's settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Settings every service shares.
     pub base: BaseSettings,
+    /// task-api's own.
+    pub app: TaskApiSettings,
 }
 
 impl Settings {
     /// Loads defaults → `config/base.yaml` → `config/{APP_ENVIRONMENT}.yaml` → `APP__…`.
     pub fn load() -> Result<Self, service_runtime::Error> {
-        Ok(Self { base: settings::load(DEFAULTS)? })
+        Ok(Self { base: settings::load(DEFAULTS)?, app: settings::load(DEFAULTS)? })
     }
 }
 
@@ -49,12 +80,42 @@ impl Settings {
 #[derive(Debug)]
 pub struct Application {
     service: Service,
+    state: AppState,
+    relay: Relay,
+}
+
+/// The database probe behind `/readyz`.
+#[derive(Debug)]
+struct DatabaseProbe(Store);
+
+impl Probe for DatabaseProbe {
+    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.0.ping().await.map_err(|e| e.to_string()) })
+    }
 }
 
 impl Application {
-    /// Binds the listener and creates the Kafka clients; does not wait for the broker.
-    pub async fn build(settings: Settings) -> Result<Self, service_runtime::Error> {
-        Ok(Self { service: Service::build(SERVICE, settings.base).await? })
+    /// Binds the listener, connects the database (running migrations; retried while it is
+    /// unreachable, for up to `database.connect_timeout`) and creates the Kafka clients.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let verifier = Verifier::new(&settings.app.auth).context("while loading the token verification keys")?;
+        let store = connect(&settings.app.database).await?;
+        let topics = Topics {
+            task_events: settings.base.topics.task_events.name.clone(),
+            reminders: settings.base.topics.reminders.name.clone(),
+        };
+        let service = Service::build(SERVICE, settings.base).await.context("while starting the service")?;
+        service.health.add_probe("database", DatabaseProbe(store.clone()));
+        let signal = OutboxSignal::default();
+        let relay = Relay::new(
+            store.clone(),
+            service.producer.clone(),
+            signal.clone(),
+            settings.app.outbox,
+            service.health.clone(),
+        );
+        let state = AppState { store, verifier, signal, topics };
+        Ok(Self { service, state, relay })
     }
 
     /// The HTTP port.
@@ -62,9 +123,37 @@ impl Application {
         self.service.port()
     }
 
-    /// Serves until `shutdown` is cancelled.
+    /// The shared state (tests use its store).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves the API and runs the outbox relay until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        // Creates the topics this service will use (without a dead-letter topic).
-        self.service.run_without_consumer(Router::new(), false, shutdown).await
+        let Self { service, state, relay } = self;
+        let store = state.store.clone();
+        let relay = tokio::spawn(relay.run(shutdown.clone()));
+        let served = service.run_without_consumer(api::router(state), false, shutdown).await;
+        relay.await.context("the outbox relay panicked")?;
+        store.close().await;
+        served
+    }
+}
+
+/// Connects, retrying with backoff while the database is unreachable (a database that starts
+/// after the service is normal on Kubernetes), for at most a minute.
+async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Store> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match Store::connect(settings).await {
+            Ok(store) => return Ok(store),
+            Err(error) if error.is_transient() && tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "database unavailable; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(error) => return Err(error).context("while connecting to the tasks database"),
+        }
     }
 }

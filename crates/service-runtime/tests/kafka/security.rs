@@ -2,9 +2,9 @@
 //! local broker runs without authentication). Needs the `nisshi` binary: `NISSHI_BIN`, or
 //! `~/.cargo/bin/nisshi` as `make broker` installs it.
 
-use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
@@ -12,67 +12,18 @@ use secrecy::SecretString;
 use service_runtime::health::Health;
 use service_runtime::kafka::{self, OutboundRecord, Producer, TopicPlan};
 use service_runtime::settings::{KafkaSettings, ProducerSettings, SecurityProtocol};
+use service_runtime::testing::{LocalBroker, free_port, nisshi_binary};
 
 use crate::helpers::{RecordingHandler, consumer_settings, eventually, payload, unique};
 
 const USER: &str = "taskstream-test";
 const PASSWORD: &str = "correct horse battery staple";
 
-fn nisshi() -> PathBuf {
-    std::env::var_os("NISSHI_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(&std::env::var("HOME").expect("HOME")).join(".cargo/bin/nisshi"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-/// A broker process on its own port and storage, stopped on drop.
-struct Broker {
-    child: Child,
-    port: u16,
-}
-
-impl Broker {
-    fn start(dir: &Path, port: u16, args: &[&str]) -> Self {
-        let url = format!("tcp://127.0.0.1:{port}");
-        let log = std::fs::File::create(dir.join(format!("broker-{port}-{}.log", args.len()))).expect("log");
-        let child = Command::new(nisshi())
-            .current_dir(dir)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "sqlite://nisshi.db", "--group-initial-rebalance-delay", "0s"])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e} (run `make broker` to install it)", nisshi().display()));
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "test broker did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { child, port }
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Creates the SCRAM user on an unauthenticated broker over the same storage.
 fn create_user(dir: &Path) {
-    let broker = Broker::start(dir, free_port(), &[]);
-    let status = Command::new(nisshi())
-        .args(["user", "create", "--broker", &format!("tcp://127.0.0.1:{}", broker.port)])
+    let broker = LocalBroker::start(dir, free_port().expect("port"), &[]).expect("broker");
+    let status = Command::new(nisshi_binary())
+        .args(["user", "create", "--broker", &format!("tcp://127.0.0.1:{}", broker.port())])
         .args(["--mechanism", "scram512", USER, PASSWORD])
         .status()
         .expect("nisshi user create");
@@ -169,8 +120,8 @@ async fn wrong_password_is_refused_clearly(kafka: &KafkaSettings) {
 async fn scram_sha_512_over_plaintext_accepts_the_right_password_and_refuses_others() {
     let dir = tempfile::tempdir().expect("tempdir");
     create_user(dir.path());
-    let port = free_port();
-    let _broker = Broker::start(dir.path(), port, &["--authentication"]);
+    let port = free_port().expect("port");
+    let _broker = LocalBroker::start(dir.path(), port, &["--authentication"]).expect("broker");
 
     round_trip(&settings(port, SecurityProtocol::SaslPlaintext, PASSWORD, None)).await;
     wrong_password_is_refused_clearly(&settings(port, SecurityProtocol::SaslPlaintext, "wrong", None)).await;
@@ -207,10 +158,11 @@ async fn scram_sha_512_over_tls_with_a_generated_ca_accepts_the_right_password_a
     let dir = tempfile::tempdir().expect("tempdir");
     create_user(dir.path());
     let (ca, cert, key) = generate_tls(dir.path());
-    let port = free_port();
+    let port = free_port().expect("port");
     let cert = cert.to_string_lossy().into_owned();
     let key = key.to_string_lossy().into_owned();
-    let _broker = Broker::start(dir.path(), port, &["--authentication", "--cert", &cert, "--key", &key]);
+    let _broker =
+        LocalBroker::start(dir.path(), port, &["--authentication", "--cert", &cert, "--key", &key]).expect("broker");
 
     round_trip(&settings(port, SecurityProtocol::SaslSsl, PASSWORD, Some(ca.clone()))).await;
     wrong_password_is_refused_clearly(&settings(port, SecurityProtocol::SaslSsl, "wrong", Some(ca))).await;

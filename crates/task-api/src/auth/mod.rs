@@ -1,1 +1,70 @@
 //! Bearer-token (JWT) verification, the caller identity, and development tokens.
+//!
+//! A request's `Authorization: Bearer <JWT>` becomes a [`Caller`] through the axum
+//! extractor (`Caller: FromRequestParts<S>` whenever `Verifier: FromRef<S>`); a refused token
+//! becomes a [`crate::problem::ApiError`]: 401 with an RFC 6750 `WWW-Authenticate`
+//! challenge, or 403 for a valid token that may not act.
+//!
+//! # Layout
+//! - `settings`: [`AuthSettings`], [`PublicKeySetting`], [`PublicKeyAlgorithm`].
+//! - `keys`: loading and checking the keys once (secret, PEMs, JWKS file); which keys may
+//!   verify a token.
+//! - `verifier`: [`Verifier`]: signature and registered claims, then the caller.
+//! - `caller`: [`Caller`], [`Actor`] and the claims they are read from.
+//! - `extract`: the axum extractor.
+//! - `dev_token`: [`mint_dev_token`].
+//! - `error`: [`AuthError`] (per request), [`AuthConfigError`] (at startup).
+//!
+//! # Decisions
+//! - **Algorithms**: HS256 (with `hs256_secret`, at least 32 bytes), RS256 (RSA keys of
+//!   2048–4096 bits) and EdDSA (Ed25519). A token is only ever checked with keys configured
+//!   for its own `alg`, so a public key can never serve as an HMAC secret. Another JOSE
+//!   algorithm (HS384, ES256, …) finds no key (`unknown_key`); `none` or an unknown name is
+//!   a `malformed_token`.
+//! - **Key choice**: a token with a `kid` is checked with the keys of that `kid`, then with
+//!   keys configured without a `kid` (a PEM key without `kid` accepts any); no candidate is
+//!   `unknown_key`. A token without `kid` is tried against every key of its algorithm. The
+//!   single HS256 secret ignores `kid`. Keys are loaded and checked at startup (a private key
+//!   where a public one belongs, the wrong algorithm, a short key are startup errors); JWKS
+//!   keys for encryption or other algorithms are skipped, and the file is read once (restart
+//!   to rotate).
+//! - **Registered claims**: `exp` is required; `nbf` is checked when present; both with
+//!   `leeway_seconds` (at most 300). `iss` and `aud` are required and checked only when `issuer` /
+//!   `audience` are configured; otherwise any (or none) is accepted. A `crit` header is
+//!   refused: this service understands no JWS extension.
+//! - **Identity**: `sub` (required, non-empty) is the user. `scope` (space-separated) and
+//!   `scp` (array, or space-separated string) are merged into [`Caller::scopes`]; `roles`
+//!   (array of strings) into [`Caller::roles`].
+//! - **Services** are recognised by the `sub` prefix `service:` (e.g.
+//!   `service:recurring-task`), not by a claim such as `token_use`: the identity is then
+//!   visible in every log and audit record, and no user id can look like one by accident of
+//!   a missing claim. A service token may only call the API *for a user*: it must carry the
+//!   scope [`ON_BEHALF_SCOPE`] (`tasks:write_on_behalf`) and name the user in the `act_for`
+//!   claim (a string: the user's `sub`). It then yields `Caller { user_id: <act_for>, actor:
+//!   Actor::Service(<sub>) }`. This borrows RFC 8693's idea of an actor distinct from the
+//!   subject, inverted: RFC 8693 puts the acting party in `act` and the user in `sub`; here
+//!   the service stays the subject (its token is its own credential) and `act_for` names
+//!   the user. A service token without the scope or without `act_for`, an `act_for` naming a
+//!   service, or an `act_for` on a user token is [`AuthError::Forbidden`] (403).
+//! - **Roles** are the bearer's own: a service acting for a user keeps the service's roles.
+//! - **Challenges**: no token → `Bearer realm="taskstream"` (RFC 6750 §3.1: no error
+//!   code); a refused token → `error="invalid_token", error_description="<code>"` with the
+//!   stable [`AuthError::code`]; a forbidden one → `error="insufficient_scope"`.
+//! - **Development tokens** are HS256 with the configured secret, so a deployment with only
+//!   public keys cannot accept them.
+
+mod caller;
+mod dev_token;
+mod error;
+mod extract;
+mod keys;
+mod settings;
+#[cfg(test)]
+mod test_support;
+mod verifier;
+
+pub use caller::{Actor, Caller, ON_BEHALF_SCOPE, SERVICE_SUBJECT_PREFIX};
+pub use dev_token::mint_dev_token;
+pub use error::{AuthConfigError, AuthError};
+pub use settings::{AuthSettings, PublicKeyAlgorithm, PublicKeySetting};
+pub use verifier::Verifier;

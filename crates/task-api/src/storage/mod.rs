@@ -1,1 +1,62 @@
 //! The tasks database: PostgreSQL (production, tests) or SQLite (the embedded default).
+//!
+//! One [`Store`] API over both backends: tasks (read, list, and written in a [`Tx`]),
+//! idempotency keys, and the transactional outbox the relay publishes from. The backend is
+//! chosen by the URL's scheme; each has its own embedded migrations
+//! (`migrations/postgres`, `migrations/sqlite`), run by [`Store::connect`].
+//!
+//! # Layout
+//! - `settings`: [`DatabaseSettings`].
+//! - `error`: [`StorageError`] (transient, conflict, corrupt, invalid cursor, other).
+//! - `store`: [`Store`], [`Backend`]: connect and migrate, `get`, `list`, `begin`.
+//! - `tx`: [`Tx`]: `get_for_update`, task writes, commit and rollback.
+//! - `list`: [`ListQuery`], [`SortKey`], [`Page`] and the keyset-paginated SELECT.
+//! - `cursor`: [`Cursor`], [`CursorError`].
+//! - `idempotency`: [`StoredResponse`], `Tx::idempotency_get` / `idempotency_put`.
+//! - `outbox`: [`NewOutboxEvent`], [`OutboxRow`], [`OutboxStats`], `Tx::enqueue` and the
+//!   relay's reads and writes.
+//! - `sql`, `rows`, `migrations`: statements with typed binds for either backend, row
+//!   decoding, the embedded migrations.
+//!
+//! # Decisions
+//! - **Schema**: a task's whole state is its `snapshot` (the contract's `TaskSnapshot`,
+//!   JSONB / TEXT), read back through `Task::restore` so a row that is no longer a valid
+//!   task is reported as [`StorageError::Corrupt`]. The fields lists filter and sort on are
+//!   copied into columns; tags go to `task_tags (task_id, tag)`, which works for any/all
+//!   matching on both backends.
+//! - **Instants** are `timestamptz` in PostgreSQL and INTEGER microseconds in SQLite: exact
+//!   to the microsecond (as the domain keeps them) and ordered correctly.
+//! - **Search** (`q`) and **title sorting** use lower-cased copies computed in Rust
+//!   (Unicode-aware; SQLite's `lower` is ASCII-only), compared by code point on both
+//!   backends.
+//! - **Pagination** is keyset, not offset (see [`ListQuery`]); `id` ascending ends every
+//!   sort; tasks without `due_at` come last in both directions. A cursor carries its sort
+//!   and is refused with another.
+//! - **Locking**: PostgreSQL locks the task row (`FOR UPDATE`); SQLite takes the write lock
+//!   in [`Store::begin`] (`BEGIN IMMEDIATE`), so writers queue instead of failing busy.
+//! - **Errors** are recorded on the I/O spans at DEBUG only: callers decide how bad they are
+//!   (a conflict or a refused cursor is routine, a lost database is not) and log them. One
+//!   corrupt row fails the whole `get`/`list` rather than silently shortening a page.
+//! - **Queries** are built at run time with bound arguments (no `query!` macros, so no
+//!   database at build time). Only fixed SQL fragments are ever concatenated.
+
+mod cursor;
+mod error;
+mod idempotency;
+mod list;
+mod migrations;
+mod outbox;
+mod rows;
+mod settings;
+mod sql;
+mod store;
+mod tx;
+
+pub use cursor::{Cursor, CursorError};
+pub use error::StorageError;
+pub use idempotency::StoredResponse;
+pub use list::{ListQuery, MAX_LIMIT, Page, SortField, SortKey, TagsMatch};
+pub use outbox::{NewOutboxEvent, OUTBOX_CHANNEL, OutboxRow, OutboxStats};
+pub use settings::DatabaseSettings;
+pub use store::{Backend, Store};
+pub use tx::Tx;

@@ -1,0 +1,87 @@
+//! Support for tests that need a broker of their own (to stop it, or to secure it): starts a
+//! `nisshi` process on a free port over its own storage directory. `NISSHI_BIN` names the
+//! binary; `~/.cargo/bin/nisshi` (as `make broker` installs it) otherwise.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The broker binary.
+pub fn nisshi_binary() -> PathBuf {
+    std::env::var_os("NISSHI_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cargo/bin/nisshi"))
+}
+
+/// A port free at the time of asking.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A broker process, killed when dropped.
+#[derive(Debug)]
+pub struct LocalBroker {
+    child: Child,
+    port: u16,
+}
+
+impl LocalBroker {
+    /// Starts a broker on `127.0.0.1:port` storing its data in `dir` (so a restart over the same
+    /// directory keeps topics, offsets and users), with extra `args` such as
+    /// `--authentication`; returns once it accepts connections (30 s at most).
+    pub fn start(dir: &Path, port: u16, args: &[&str]) -> std::io::Result<Self> {
+        let url = format!("tcp://127.0.0.1:{port}");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("broker.log"))?;
+        let child = Command::new(nisshi_binary())
+            .current_dir(dir)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "sqlite://nisshi.db", "--group-initial-rebalance-delay", "0s"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        let mut broker = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = broker.child.try_wait()? {
+                return Err(std::io::Error::other(format!(
+                    "broker exited with {status}; see {}",
+                    dir.join("broker.log").display()
+                )));
+            }
+            if Instant::now() >= deadline {
+                return Err(std::io::Error::other(format!("broker did not listen on {port} within 30 s")));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(broker)
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it and waits for it to exit.
+    pub fn stop(mut self) {
+        self.kill();
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for LocalBroker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,27 @@
+//! The HTTP API: `/v1/tasks` and its sub-resources, behind bearer-token authentication.
+//!
+//! # Layout
+//! - `state`: [`AppState`], what every handler shares.
+//! - `request`: request context (trace context, request id), `If-Match`, `Idempotency-Key`.
+//! - `query`: parsing the list query string into a [`crate::storage::ListQuery`].
+//! - `tasks`: the handlers.
+
+mod query;
+mod request;
+mod state;
+mod tasks;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use state::AppState;
+
+/// The API routes (the operational routes are added by `service-runtime`).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/tasks", post(tasks::create).get(tasks::list))
+        .route("/v1/tasks/{id}", get(tasks::get).patch(tasks::update).delete(tasks::delete))
+        .route("/v1/tasks/{id}/complete", post(tasks::complete))
+        .route("/v1/tasks/{id}/reopen", post(tasks::reopen))
+        .with_state(state)
+}

@@ -1,0 +1,27 @@
+//! What every handler shares.
+
+use axum::extract::FromRef;
+
+use crate::auth::Verifier;
+use crate::events::Topics;
+use crate::outbox::OutboxSignal;
+use crate::storage::Store;
+
+/// Shared by every handler. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The tasks database.
+    pub store: Store,
+    /// Verifies bearer tokens.
+    pub verifier: Verifier,
+    /// Wakes the outbox relay after a commit.
+    pub signal: OutboxSignal,
+    /// Where events go.
+    pub topics: Topics,
+}
+
+impl FromRef<AppState> for Verifier {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
+}

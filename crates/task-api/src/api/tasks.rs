@@ -1,0 +1,261 @@
+//! The `/v1/tasks` handlers. Every write runs in one transaction that changes the task and
+//! inserts its events into the outbox; the relay is woken after the commit.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::api::request::{self, REQUEST_ID};
+use crate::api::{AppState, query};
+use crate::auth::Caller;
+use crate::domain::{NewTask, Task, TaskPatch};
+use crate::events::{Change, EventContext, outbox_events};
+use crate::problem::ApiError;
+use crate::storage::{StorageError, StoredResponse, Tx};
+
+fn storage(error: StorageError) -> ApiError {
+    if error.is_transient() {
+        ApiError::unavailable(format!("the tasks database is unavailable: {error}"))
+    } else if matches!(error, StorageError::Conflict) {
+        ApiError::conflict("a concurrent request changed the same resource; retry")
+    } else {
+        ApiError::internal(error)
+    }
+}
+
+fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+}
+
+fn task_id(raw: &str) -> Result<Uuid, ApiError> {
+    // An id that cannot exist is simply not found, like another user's task.
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found())
+}
+
+/// A task response: the task as JSON, its version as ETag, the request id echoed.
+fn respond(status: StatusCode, task: &Task, context: &EventContext) -> Response {
+    let mut response = (status, Json(task.snapshot())).into_response();
+    let headers = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", task.version())) {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Some(id) = context.correlation_id.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+        headers.insert(REQUEST_ID, id);
+    }
+    response
+}
+
+/// Inserts the change's events and commits, then wakes the relay.
+async fn commit(state: &AppState, mut tx: Tx, change: Change<'_>, context: &EventContext) -> Result<(), ApiError> {
+    let events = outbox_events(change, context, &state.topics).map_err(ApiError::internal)?;
+    tx.enqueue(&events).await.map_err(storage)?;
+    tx.commit().await.map_err(storage)?;
+    state.signal.notify();
+    Ok(())
+}
+
+/// `POST /v1/tasks`: 201 with `Location`. With `Idempotency-Key`, a repeat of the same request
+/// answers the original response and creates nothing; the same key with another body is 422.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let json = json_body(&body)?;
+    let valid = NewTask::from_json(&json)?;
+    let key = request::idempotency_key(&headers)?;
+    let context = request::event_context(&caller, &headers);
+    // serde_json's maps are sorted, so equal JSON bodies hash equally whatever their layout.
+    let request_hash = hex::encode(Sha256::digest(json.to_string().as_bytes()));
+
+    let mut tx = state.store.begin().await.map_err(storage)?;
+    if let Some(key) = &key
+        && let Some(stored) = tx.idempotency_get(&caller.user_id, key).await.map_err(storage)?
+    {
+        tx.rollback().await.map_err(storage)?;
+        if stored.request_hash != request_hash {
+            return Err(ApiError::idempotency_mismatch());
+        }
+        return Ok(replay(stored));
+    }
+    let task = Task::create(valid, caller.user_id.clone(), Utc::now());
+    tx.insert_task(&task).await.map_err(storage)?;
+    let location = format!("/v1/tasks/{}", task.id());
+    if let Some(key) = &key {
+        let stored = StoredResponse {
+            request_hash,
+            status: StatusCode::CREATED.as_u16(),
+            body: serde_json::to_vec(&task.snapshot()).map_err(ApiError::internal)?,
+            location: Some(location.clone()),
+            created_at: Utc::now(),
+        };
+        tx.idempotency_put(&caller.user_id, key, &stored).await.map_err(storage)?;
+    }
+    commit(&state, tx, Change::Created(&task), &context).await?;
+    let mut response = respond(StatusCode::CREATED, &task, &context);
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], stored.body).into_response();
+    let headers = response.headers_mut();
+    if let Some(value) = stored.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+        headers.insert(header::LOCATION, value);
+    }
+    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+/// `GET /v1/tasks`: filtered, sorted, cursor-paginated list of the caller's tasks.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = query::parse(raw.as_deref(), Utc::now())?;
+    let page = state.store.list(&caller.user_id, &query).await.map_err(storage)?;
+    let items: Vec<_> = page.items.iter().map(Task::snapshot).collect();
+    let next_cursor = page.next_cursor.map(|c| c.encode());
+    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })).into_response())
+}
+
+/// `GET /v1/tasks/{id}`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = task_id(&id)?;
+    let task = state.store.get(&caller.user_id, id).await.map_err(storage)?.ok_or_else(ApiError::not_found)?;
+    Ok(respond(StatusCode::OK, &task, &request::event_context(&caller, &headers)))
+}
+
+/// Loads the caller's task for a write, checking `If-Match`.
+async fn load_for_write(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(Tx, Task), ApiError> {
+    let id = task_id(id)?;
+    let expected = request::if_match(headers)?;
+    let mut tx = state.store.begin().await.map_err(storage)?;
+    let Some(task) = tx.get_for_update(&caller.user_id, id).await.map_err(storage)? else {
+        tx.rollback().await.map_err(storage)?;
+        return Err(ApiError::not_found());
+    };
+    if let Some(expected) = expected
+        && expected != task.version()
+    {
+        tx.rollback().await.map_err(storage)?;
+        return Err(ApiError::precondition_failed(task.version()));
+    }
+    Ok((tx, task))
+}
+
+/// Stores `after` over `before` (the row is locked, so the version check cannot fail unless
+/// the database was changed behind our back).
+async fn store_update(tx: &mut Tx, before: &Task, after: &Task) -> Result<(), ApiError> {
+    if tx.update_task(after, before.version()).await.map_err(storage)? {
+        Ok(())
+    } else {
+        Err(ApiError::conflict("the task changed concurrently; retry"))
+    }
+}
+
+/// `PATCH /v1/tasks/{id}`: partial update; `If-Match: "<version>"` → 412 on mismatch.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let patch = TaskPatch::from_json(&json_body(&body)?)?;
+    let context = request::event_context(&caller, &headers);
+    let (mut tx, before) = load_for_write(&state, &caller, &headers, &id).await?;
+    let mut after = before.clone();
+    let changes = after.apply(patch, Utc::now())?;
+    if changes.is_empty() {
+        tx.rollback().await.map_err(storage)?;
+        return Ok(respond(StatusCode::OK, &before, &context));
+    }
+    store_update(&mut tx, &before, &after).await?;
+    commit(&state, tx, Change::Updated { before: &before, after: &after, changes }, &context).await?;
+    Ok(respond(StatusCode::OK, &after, &context))
+}
+
+/// `POST /v1/tasks/{id}/complete`: idempotent; completing a completed task answers 200 and
+/// publishes nothing.
+pub(crate) async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    transition(&state, &caller, &headers, &id, true).await
+}
+
+/// `POST /v1/tasks/{id}/reopen`: idempotent, like complete.
+pub(crate) async fn reopen(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    transition(&state, &caller, &headers, &id, false).await
+}
+
+async fn transition(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: &str,
+    complete: bool,
+) -> Result<Response, ApiError> {
+    let context = request::event_context(caller, headers);
+    let (mut tx, before) = load_for_write(state, caller, headers, id).await?;
+    let mut after = before.clone();
+    let changed = if complete { after.complete(Utc::now()) } else { after.reopen(Utc::now()) };
+    if !changed {
+        tx.rollback().await.map_err(storage)?;
+        return Ok(respond(StatusCode::OK, &before, &context));
+    }
+    store_update(&mut tx, &before, &after).await?;
+    let change = if complete {
+        Change::Completed { before: &before, after: &after }
+    } else {
+        Change::Reopened { before: &before, after: &after }
+    };
+    commit(state, tx, change, &context).await?;
+    Ok(respond(StatusCode::OK, &after, &context))
+}
+
+/// `DELETE /v1/tasks/{id}` → 204.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let context = request::event_context(&caller, &headers);
+    let (mut tx, task) = load_for_write(&state, &caller, &headers, &id).await?;
+    if !tx.delete_task(&caller.user_id, task.id()).await.map_err(storage)? {
+        tx.rollback().await.map_err(storage)?;
+        return Err(ApiError::not_found());
+    }
+    commit(&state, tx, Change::Deleted(&task, Utc::now()), &context).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,210 @@
+//! The verified caller: whose tasks a request touches ([`Caller::user_id`]) and who is making
+//! it ([`Actor`]), read from a token's claims once its signature and times are checked.
+
+use serde::Deserialize;
+
+use super::error::AuthError;
+
+/// `sub` prefix that marks a service identity (`service:recurring-task`).
+pub const SERVICE_SUBJECT_PREFIX: &str = "service:";
+
+/// The scope a service token needs to act for the user its `act_for` claim names.
+pub const ON_BEHALF_SCOPE: &str = "tasks:write_on_behalf";
+
+/// Who a verified request is for and from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The user whose tasks the request reads and changes: `sub` for a user token,
+    /// `act_for` for a service acting for a user.
+    pub user_id: String,
+    /// Who actually made the request, for the audit trail.
+    pub actor: Actor,
+    /// The token's scopes: `scope` (space-separated) and `scp` together, without repeats.
+    pub scopes: Vec<String>,
+    /// The token's `roles` (e.g. `admin`). They are the bearer's: a service acting for a
+    /// user carries the service's roles, not the user's.
+    pub roles: Vec<String>,
+}
+
+impl Caller {
+    /// Whether the token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// Whether the token carries `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// The user themselves; holds `sub`, equal to [`Caller::user_id`].
+    User(String),
+    /// A service acting for [`Caller::user_id`]; holds its `sub`, `service:` prefix included.
+    Service(String),
+}
+
+impl Actor {
+    /// The actor's `sub`, as recorded in audit events.
+    pub fn subject(&self) -> &str {
+        match self {
+            Self::User(sub) | Self::Service(sub) => sub,
+        }
+    }
+}
+
+/// The claims that make a [`Caller`]; `exp`, `nbf`, `iss` and `aud` are checked before.
+#[derive(Deserialize)]
+pub(crate) struct Claims {
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    scp: Option<Scopes>,
+    #[serde(default)]
+    roles: Option<Vec<String>>,
+    #[serde(default)]
+    act_for: Option<String>,
+}
+
+/// `scp` is a JSON array in most issuers, a space-separated string in some.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scopes {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl Claims {
+    /// A claim of the wrong JSON type makes the token malformed.
+    pub(crate) fn parse(claims: serde_json::Value) -> Result<Self, AuthError> {
+        serde_json::from_value(claims).map_err(|_| AuthError::Malformed)
+    }
+
+    /// The caller these claims describe, or why they may not call.
+    pub(crate) fn into_caller(self) -> Result<Caller, AuthError> {
+        let sub = self.sub.filter(|s| !s.is_empty()).ok_or(AuthError::Malformed)?;
+        let scopes = scopes(self.scope.as_deref(), self.scp);
+        let roles = self.roles.unwrap_or_default();
+        let Some(service) = sub.strip_prefix(SERVICE_SUBJECT_PREFIX) else {
+            if self.act_for.is_some() {
+                return Err(AuthError::Forbidden(format!(
+                    "only a service token (`sub` \"{SERVICE_SUBJECT_PREFIX}…\") may act for a user with `act_for`"
+                )));
+            }
+            return Ok(Caller { user_id: sub.clone(), actor: Actor::User(sub), scopes, roles });
+        };
+        if service.is_empty() {
+            return Err(AuthError::Malformed);
+        }
+        if !scopes.iter().any(|s| s == ON_BEHALF_SCOPE) {
+            return Err(AuthError::Forbidden(format!(
+                "the service token {sub:?} needs the scope {ON_BEHALF_SCOPE} to act for a user"
+            )));
+        }
+        let user = match self.act_for {
+            Some(user) if !user.is_empty() => user,
+            _ => {
+                return Err(AuthError::Forbidden(format!(
+                    "the service token {sub:?} must name the user it acts for in `act_for`"
+                )));
+            }
+        };
+        if user.starts_with(SERVICE_SUBJECT_PREFIX) {
+            return Err(AuthError::Forbidden("`act_for` must name a user, not a service".to_owned()));
+        }
+        Ok(Caller { user_id: user, actor: Actor::Service(sub), scopes, roles })
+    }
+}
+
+fn scopes(scope: Option<&str>, scp: Option<Scopes>) -> Vec<String> {
+    let from_scp: Vec<String> = match scp {
+        None => Vec::new(),
+        Some(Scopes::List(list)) => list,
+        Some(Scopes::Text(text)) => text.split_ascii_whitespace().map(str::to_owned).collect(),
+    };
+    let mut scopes: Vec<String> = Vec::new();
+    for s in scope.unwrap_or_default().split_ascii_whitespace().map(str::to_owned).chain(from_scp) {
+        if !s.is_empty() && !scopes.contains(&s) {
+            scopes.push(s);
+        }
+    }
+    scopes
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn caller(claims: serde_json::Value) -> Result<Caller, AuthError> {
+        Claims::parse(claims)?.into_caller()
+    }
+
+    #[test]
+    fn a_user_token_makes_the_user_both_owner_and_actor() {
+        let caller = caller(json!({ "sub": "alice", "roles": ["admin"] })).expect("a user");
+
+        assert_eq!(
+            caller,
+            Caller {
+                user_id: "alice".into(),
+                actor: Actor::User("alice".into()),
+                scopes: vec![],
+                roles: vec!["admin".into()]
+            }
+        );
+        assert!(caller.has_role("admin"));
+    }
+
+    #[test]
+    fn scopes_from_scope_and_scp_are_merged_without_repeats() {
+        let from_both = caller(json!({ "sub": "a", "scope": "tasks:read  tasks:write", "scp": ["tasks:write", "x"] }));
+        let scp_as_text = caller(json!({ "sub": "a", "scp": "tasks:read tasks:write" }));
+
+        assert_eq!(from_both.expect("caller").scopes, ["tasks:read", "tasks:write", "x"]);
+        assert_eq!(scp_as_text.expect("caller").scopes, ["tasks:read", "tasks:write"]);
+    }
+
+    #[test]
+    fn a_service_with_the_scope_acts_for_the_user_it_names() {
+        let claims = json!({ "sub": "service:recurring-task", "scope": ON_BEHALF_SCOPE, "act_for": "alice" });
+
+        let caller = caller(claims).expect("the service acts for alice");
+
+        assert_eq!(caller.user_id, "alice");
+        assert_eq!(caller.actor, Actor::Service("service:recurring-task".into()));
+        assert_eq!(caller.actor.subject(), "service:recurring-task");
+    }
+
+    #[test]
+    fn a_service_token_without_the_scope_or_without_act_for_is_forbidden() {
+        let no_scope = caller(json!({ "sub": "service:recurring-task", "act_for": "alice" }));
+        let no_user = caller(json!({ "sub": "service:recurring-task", "scp": [ON_BEHALF_SCOPE] }));
+        let for_a_service = caller(json!({ "sub": "service:a", "scp": [ON_BEHALF_SCOPE], "act_for": "service:b" }));
+
+        assert!(matches!(no_scope, Err(AuthError::Forbidden(m)) if m.contains(ON_BEHALF_SCOPE)));
+        assert!(matches!(no_user, Err(AuthError::Forbidden(m)) if m.contains("act_for")));
+        assert!(matches!(for_a_service, Err(AuthError::Forbidden(_))));
+    }
+
+    #[test]
+    fn a_user_token_may_not_act_for_someone_else() {
+        let result = caller(json!({ "sub": "mallory", "scope": ON_BEHALF_SCOPE, "act_for": "alice" }));
+
+        assert!(matches!(result, Err(AuthError::Forbidden(_))));
+    }
+
+    #[test]
+    fn claims_without_a_subject_or_with_wrongly_typed_claims_are_malformed() {
+        assert_eq!(caller(json!({})), Err(AuthError::Malformed));
+        assert_eq!(caller(json!({ "sub": "" })), Err(AuthError::Malformed));
+        assert_eq!(caller(json!({ "sub": "service:" })), Err(AuthError::Malformed));
+        assert_eq!(caller(json!({ "sub": "alice", "roles": "admin" })), Err(AuthError::Malformed));
+    }
+}

@@ -1,0 +1,145 @@
+//! The [`Caller`] extractor: verifies `Authorization: Bearer <token>` with the state's
+//! [`Verifier`], or answers with the problem (401 with a `WWW-Authenticate` challenge, or 403).
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::caller::Caller;
+use super::error::AuthError;
+use super::verifier::Verifier;
+use crate::problem::ApiError;
+
+impl<S> FromRequestParts<S> for Caller
+where
+    Verifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Verifier::from_ref(state);
+        bearer_token(&parts.headers).and_then(|token| verifier.verify(token)).map_err(|error| {
+            // Never the token itself: it may be valid elsewhere.
+            tracing::debug!(code = error.code(), "bearer token refused");
+            ApiError::unauthorized(error)
+        })
+    }
+}
+
+/// The token of the request's single `Authorization: Bearer` header. Another scheme counts as
+/// no token (RFC 6750 §3.1); an empty, repeated or unreadable one as a malformed token.
+fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let value = values.next().ok_or(AuthError::Missing)?;
+    if values.next().is_some() {
+        return Err(AuthError::Malformed);
+    }
+    let value = value.to_str().map_err(|_| AuthError::Malformed)?.trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    // Authentication schemes are case-insensitive (RFC 9110 §11.1).
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::Missing);
+    }
+    let token = token.trim_start_matches(' ');
+    if token.is_empty() || token.contains(|c: char| c.is_ascii_whitespace()) {
+        return Err(AuthError::Malformed);
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+    use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+    use axum::http::{Request, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::auth::test_support::{hs256_settings, hs256_token, now};
+
+    async fn extract(authorization: &[&str]) -> Result<Caller, Response> {
+        let mut request = Request::builder().uri("/tasks");
+        for value in authorization {
+            request = request.header(AUTHORIZATION, *value);
+        }
+        let (mut parts, ()) = request.body(()).expect("a request").into_parts();
+        let verifier = Verifier::new(&hs256_settings()).expect("a verifier");
+        Caller::from_request_parts(&mut parts, &verifier).await.map_err(IntoResponse::into_response)
+    }
+
+    async fn refusal(authorization: &[&str]) -> (StatusCode, String, Value) {
+        let response = extract(authorization).await.expect_err("refused");
+        let challenge = response.headers().get(WWW_AUTHENTICATE).map_or("", |v| v.to_str().expect("ASCII"));
+        let challenge = challenge.to_owned();
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
+        let status = response.status();
+        let body = to_bytes(response.into_body(), 64 * 1024).await.expect("a body");
+        (status, challenge, serde_json::from_slice(&body).expect("JSON"))
+    }
+
+    #[tokio::test]
+    async fn a_request_without_a_bearer_token_gets_401_with_a_bearer_challenge() {
+        for authorization in [&[][..], &["Basic YWxpY2U6c2VjcmV0"]] {
+            let (status, challenge, body) = refusal(authorization).await;
+
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            assert_eq!(challenge, r#"Bearer realm="taskstream""#);
+            assert_eq!(
+                body,
+                json!({
+                    "type": "about:blank",
+                    "title": "Unauthorized",
+                    "status": 401,
+                    "detail": "the request has no bearer token",
+                })
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_garbled_authorization_header_gets_401_invalid_token() {
+        for authorization in [&["Bearer"][..], &["Bearer not.a.jwt"], &["Bearer a b"], &["Bearer x", "Bearer y"]] {
+            let (status, challenge, body) = refusal(authorization).await;
+
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{authorization:?}");
+            assert_eq!(
+                challenge,
+                r#"Bearer realm="taskstream", error="invalid_token", error_description="malformed_token""#
+            );
+            assert_eq!(body["detail"], "the bearer token is malformed");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_gets_401_naming_the_reason_in_the_challenge() {
+        let token = hs256_token(&json!({ "sub": "alice", "exp": now() - 600 }));
+
+        let (status, challenge, _) = refusal(&[&format!("Bearer {token}")]).await;
+
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(challenge.ends_with(r#"error="invalid_token", error_description="expired""#), "{challenge}");
+    }
+
+    #[tokio::test]
+    async fn a_service_token_without_the_on_behalf_scope_gets_403() {
+        let token = hs256_token(&json!({ "sub": "service:recurring-task", "act_for": "alice", "exp": now() + 60 }));
+
+        let (status, challenge, body) = refusal(&[&format!("Bearer {token}")]).await;
+
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(challenge.contains(r#"error="insufficient_scope""#), "{challenge}");
+        assert_eq!(body["title"], "Forbidden");
+    }
+
+    #[tokio::test]
+    async fn a_valid_bearer_token_yields_the_caller_whatever_the_scheme_case() {
+        let token = hs256_token(&json!({ "sub": "alice", "exp": now() + 60 }));
+
+        let caller = extract(&[&format!("bearer {token}")]).await.expect("accepted");
+
+        assert_eq!(caller.user_id, "alice");
+    }
+}

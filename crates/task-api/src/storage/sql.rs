@@ -1,0 +1,135 @@
+//! Backend-neutral SQL: statement text with `$n` placeholders (PostgreSQL's; SQLite accepts
+//! them too) plus typed arguments, bound the way each backend stores the type. Instants are
+//! `timestamptz` in PostgreSQL and INTEGER microseconds since the epoch in SQLite.
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{AssertSqlSafe, Postgres, Sqlite};
+use uuid::Uuid;
+
+use super::StorageError;
+use super::store::Backend;
+
+/// One bind argument.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Arg {
+    Text(String),
+    OptText(Option<String>),
+    Int(i64),
+    Uuid(Uuid),
+    OptUuid(Option<Uuid>),
+    Time(DateTime<Utc>),
+    OptTime(Option<DateTime<Utc>>),
+    Bytes(Vec<u8>),
+    /// JSON: `jsonb` in PostgreSQL, TEXT in SQLite.
+    Json(serde_json::Value),
+}
+
+/// A statement being built: text and arguments, numbered as they are added.
+#[derive(Debug)]
+pub(super) struct Sql {
+    backend: Backend,
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub(super) fn new(backend: Backend, text: &str) -> Self {
+        Self { backend, text: text.to_owned(), args: Vec::new() }
+    }
+
+    pub(super) fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Appends SQL text. Only ever fixed text from this module tree: values go through
+    /// [`Sql::bind`].
+    pub(super) fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `arg`.
+    pub(super) fn bind(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    /// Appends `(p1, p2, …)` for the arguments.
+    pub(super) fn bind_list(&mut self, args: impl IntoIterator<Item = Arg>) -> &mut Self {
+        self.push("(");
+        for (i, arg) in args.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(arg);
+        }
+        self.push(")")
+    }
+
+    /// The statement text so far.
+    #[cfg(test)]
+    pub(super) fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub(super) fn into_postgres(self) -> Query<'static, Postgres, PgArguments> {
+        // The text is assembled from fixed fragments only (see `push`); every value is bound.
+        postgres(AssertSqlSafe(self.text), self.args)
+    }
+
+    pub(super) fn into_sqlite(self) -> Query<'static, Sqlite, SqliteArguments> {
+        sqlite(AssertSqlSafe(self.text), self.args)
+    }
+}
+
+/// A PostgreSQL query with `args` bound.
+pub(super) fn postgres(
+    text: impl sqlx::SqlSafeStr,
+    args: impl IntoIterator<Item = Arg>,
+) -> Query<'static, Postgres, PgArguments> {
+    args.into_iter().fold(sqlx::query(text), |q, arg| match arg {
+        Arg::Text(v) => q.bind(v),
+        Arg::OptText(v) => q.bind(v),
+        Arg::Int(v) => q.bind(v),
+        Arg::Uuid(v) => q.bind(v),
+        Arg::OptUuid(v) => q.bind(v),
+        Arg::Time(v) => q.bind(v),
+        Arg::OptTime(v) => q.bind(v),
+        Arg::Bytes(v) => q.bind(v),
+        Arg::Json(v) => q.bind(sqlx::types::Json(v)),
+    })
+}
+
+/// A SQLite query with `args` bound.
+pub(super) fn sqlite(
+    text: impl sqlx::SqlSafeStr,
+    args: impl IntoIterator<Item = Arg>,
+) -> Query<'static, Sqlite, SqliteArguments> {
+    args.into_iter().fold(sqlx::query(text), |q, arg| match arg {
+        Arg::Text(v) => q.bind(v),
+        Arg::OptText(v) => q.bind(v),
+        Arg::Int(v) => q.bind(v),
+        Arg::Uuid(v) => q.bind(v),
+        Arg::OptUuid(v) => q.bind(v),
+        Arg::Time(v) => q.bind(micros(v)),
+        Arg::OptTime(v) => q.bind(v.map(micros)),
+        Arg::Bytes(v) => q.bind(v),
+        Arg::Json(v) => q.bind(v.to_string()),
+    })
+}
+
+/// An instant as SQLite stores it: microseconds since the Unix epoch.
+pub(super) fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// The instant SQLite stored as microseconds.
+pub(super) fn from_micros(micros: i64) -> Result<DateTime<Utc>, StorageError> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| StorageError::Corrupt(format!("{micros} µs is not a representable instant")))
+}

@@ -1,0 +1,177 @@
+//! `spawn_app()`: task-api on port 0 with its own database and topics; a client with tokens.
+
+use std::time::Duration;
+
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use reqwest::{Method, RequestBuilder, Response};
+use secrecy::SecretString;
+use serde_json::Value;
+use service_runtime::CancellationToken;
+use service_runtime::settings::{BaseSettings, HttpSettings, KafkaSettings, TopicConfig, TopicSettings};
+use task_api::auth::{AuthSettings, mint_dev_token};
+use task_api::storage::DatabaseSettings;
+use task_api::{Application, Settings, TaskApiSettings};
+use tokio::task::JoinHandle;
+
+pub(crate) const SECRET: &str = "test-secret-at-least-32-bytes-long!!";
+
+pub(crate) fn bootstrap() -> String {
+    std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+fn admin_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub(crate) fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// A fresh, empty PostgreSQL database; its URL.
+pub(crate) async fn fresh_database() -> String {
+    use sqlx::Connection as _;
+    let name = unique("task_api_test");
+    let mut admin = sqlx::PgConnection::connect(&admin_url()).await.expect("PostgreSQL on DATABASE_URL");
+    // The name is generated here (a UUID), never user input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let base = admin_url();
+    let (prefix, _) = base.rsplit_once('/').expect("database url has a path");
+    format!("{prefix}/{name}")
+}
+
+pub(crate) fn auth_settings() -> AuthSettings {
+    AuthSettings {
+        hs256_secret: Some(SecretString::from(SECRET)),
+        issuer: Some("taskstream-test".into()),
+        audience: Some("task-api".into()),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn token(sub: &str) -> String {
+    mint_dev_token(&auth_settings(), sub, Duration::from_secs(600), serde_json::Map::new()).expect("token")
+}
+
+pub(crate) struct TestApp {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) task_events: String,
+    pub(crate) reminders: String,
+    pub(crate) database_url: String,
+    pub(crate) stop: CancellationToken,
+    pub(crate) task: JoinHandle<anyhow::Result<()>>,
+}
+
+pub(crate) struct Options {
+    pub(crate) database_url: Option<String>,
+    pub(crate) topics: Option<(String, String)>,
+    pub(crate) bootstrap: Option<String>,
+}
+
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_with(Options { database_url: None, topics: None, bootstrap: None }).await
+}
+
+pub(crate) async fn spawn_with(options: Options) -> TestApp {
+    let database_url = match options.database_url {
+        Some(url) => url,
+        None => fresh_database().await,
+    };
+    let (task_events, reminders) = options.topics.unwrap_or_else(|| (unique("task-events"), unique("reminders")));
+    let base = BaseSettings {
+        http: HttpSettings { host: "127.0.0.1".into(), port: 0 },
+        kafka: KafkaSettings { bootstrap_servers: options.bootstrap.unwrap_or_else(bootstrap), ..Default::default() },
+        topics: TopicSettings {
+            task_events: TopicConfig { name: task_events.clone(), partitions: 3, retention_ms: 3_600_000 },
+            reminders: TopicConfig { name: reminders.clone(), partitions: 1, retention_ms: 3_600_000 },
+            ..Default::default()
+        },
+        producer: service_runtime::settings::ProducerSettings { message_timeout_ms: 5_000, ..Default::default() },
+        ..Default::default()
+    };
+    let app = TaskApiSettings {
+        database: DatabaseSettings { url: database_url.clone(), ..Default::default() },
+        auth: auth_settings(),
+        ..Default::default()
+    };
+    let application = Application::build(Settings { base, app }).await.expect("build");
+    let port = application.port();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(application.run_until_stopped(stop.clone()));
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::new(),
+        task_events,
+        reminders,
+        database_url,
+        stop,
+        task,
+    }
+}
+
+impl TestApp {
+    pub(crate) fn request(&self, method: Method, path: &str, user: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token(user))
+    }
+
+    pub(crate) async fn create(&self, user: &str, body: Value) -> Value {
+        let response = self.request(Method::POST, "/v1/tasks", user).json(&body).send().await.expect("send");
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        response.json().await.expect("json")
+    }
+
+    pub(crate) async fn shutdown(self) {
+        self.stop.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("stops within 30 s")
+            .expect("no panic")
+            .expect("clean stop");
+    }
+}
+
+pub(crate) async fn body(response: Response) -> Value {
+    response.json().await.expect("json body")
+}
+
+/// Reads `topic` from the beginning until `count` records arrived (or 30 s passed); returns
+/// (key, decoded CloudEvent JSON) in topic-partition order.
+pub(crate) async fn read_events(topic: &str, count: usize) -> Vec<(String, Value)> {
+    let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", bootstrap())
+            .set("group.id", unique("reader"))
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("reader");
+        consumer.subscribe(&[&topic]).expect("subscribe");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut records = Vec::new();
+        while records.len() < count && std::time::Instant::now() < deadline {
+            if let Some(result) = consumer.poll(Duration::from_millis(100)) {
+                let message = result.expect("record");
+                let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
+                let value = serde_json::from_slice(message.payload().unwrap_or_default()).expect("JSON event");
+                records.push((key, value));
+            }
+        }
+        // Anything beyond `count` within a short grace would be a duplicate: read a little more.
+        let grace = std::time::Instant::now() + Duration::from_millis(1500);
+        while std::time::Instant::now() < grace {
+            if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
+                let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
+                let value = serde_json::from_slice(message.payload().unwrap_or_default()).expect("JSON event");
+                records.push((key, value));
+            }
+        }
+        records
+    })
+    .await
+    .expect("reader thread")
+}

@@ -1,0 +1,6 @@
+//! task-api end to end: the service on port 0 against a fresh PostgreSQL database, fresh topics
+//! and the real broker (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`).
+
+mod crud;
+mod helpers;
+mod outbox;

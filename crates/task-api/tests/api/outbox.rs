@@ -1,0 +1,171 @@
+//! The transactional outbox against the real broker: every committed write's event appears
+//! once, in per-task order; a rolled-back write publishes nothing; writes succeed while the
+//! broker is down and their events arrive after it returns; two relays publish each row once.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use service_runtime::testing::{LocalBroker, free_port};
+
+use crate::helpers::*;
+
+fn of_type<'a>(events: &'a [(String, Value)], event_type: &str) -> Vec<&'a Value> {
+    events.iter().filter(|(_, e)| e["type"] == event_type).map(|(_, e)| e).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_committed_write_is_published_once_in_per_task_order_and_rejected_writes_publish_nothing() {
+    let app = spawn_app().await;
+    let task = app
+        .create(
+            "alice",
+            json!({"title": "t", "due_at": "2030-01-01T09:00:00Z", "reminders": [{"before_due": "PT15M"}]}),
+        )
+        .await;
+    let id = task["id"].as_str().expect("id").to_owned();
+    let path = format!("/v1/tasks/{id}");
+    let send = |method: Method, suffix: &str, body: Value| {
+        app.request(method, &format!("{path}{suffix}"), "alice")
+            .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+            .json(&body)
+            .send()
+    };
+    assert_eq!(send(Method::PATCH, "", json!({"priority": "high"})).await.expect("send").status(), 200);
+    // Rejected: validation fails, and a stale If-Match; neither may publish anything.
+    assert_eq!(send(Method::PATCH, "", json!({"title": ""})).await.expect("send").status(), 422);
+    let stale = app
+        .request(Method::PATCH, &path, "alice")
+        .header("If-Match", "\"1\"")
+        .json(&json!({"title": "x"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(stale.status(), 412);
+    assert_eq!(send(Method::POST, "/complete", json!({})).await.expect("send").status(), 200);
+    assert_eq!(
+        send(Method::POST, "/complete", json!({})).await.expect("send").status(),
+        200,
+        "idempotent: no second event"
+    );
+    assert_eq!(send(Method::POST, "/reopen", json!({})).await.expect("send").status(), 200);
+    assert_eq!(send(Method::DELETE, "", json!({})).await.expect("send").status(), 204);
+
+    let events = read_events(&app.task_events, 5).await;
+    let types: Vec<&str> = events.iter().map(|(_, e)| e["type"].as_str().unwrap_or_default()).collect();
+    assert_eq!(types, ["task.created", "task.updated", "task.completed", "task.reopened", "task.deleted"]);
+    let sequences: Vec<i64> = events.iter().map(|(_, e)| e["sequence"].as_i64().unwrap_or_default()).collect();
+    assert_eq!(sequences, [1, 2, 3, 4, 5]);
+    assert!(events.iter().all(|(key, e)| *key == id && e["subject"] == id.as_str() && e["userid"] == "alice"));
+    assert_eq!(events[1].1["data"]["changes"], json!([{"field": "priority", "previous": "none", "current": "high"}]));
+    assert_eq!(events[1].1["traceparent"], "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    let ids: HashSet<&str> = events.iter().filter_map(|(_, e)| e["id"].as_str()).collect();
+    assert_eq!(ids.len(), 5, "distinct event ids");
+
+    // created: scheduled; completed: cancelled; reopened: scheduled; deleted: cancelled.
+    let reminders = read_events(&app.reminders, 4).await;
+    let kinds: Vec<&str> = reminders.iter().map(|(_, e)| e["type"].as_str().unwrap_or_default()).collect();
+    assert_eq!(kinds, ["reminder.scheduled", "reminder.cancelled", "reminder.scheduled", "reminder.cancelled"]);
+    assert_eq!(reminders[0].1["data"]["remind_at"], "2030-01-01T08:45:00Z");
+    assert_eq!(reminders[1].1["data"]["reason"], "task_completed");
+    assert_eq!(reminders[3].1["data"]["reason"], "task_deleted");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_succeed_while_the_broker_is_down_and_all_their_events_arrive_after_it_returns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port().expect("port");
+    let broker = LocalBroker::start(dir.path(), port, &[]).expect("broker");
+    let app = spawn_with(Options { database_url: None, topics: None, bootstrap: Some(broker.bootstrap()) }).await;
+    // The service creates its topics at start-up; wait until it is ready.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while app.client.get(format!("{}/readyz", app.base)).send().await.map(|r| r.status()).ok()
+        != Some(reqwest::StatusCode::OK)
+    {
+        assert!(tokio::time::Instant::now() < deadline, "task-api never became ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    broker.stop();
+
+    for i in 0..100 {
+        let response = app
+            .request(Method::POST, "/v1/tasks", "alice")
+            .json(&json!({"title": format!("offline {i}")}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 201, "write {i} must succeed with the broker down");
+    }
+
+    let _broker = LocalBroker::start(dir.path(), port, &[]).expect("broker restarts over the same data");
+    let topic = app.task_events.clone();
+    let events = tokio::task::spawn_blocking(move || read_from(&format!("127.0.0.1:{port}"), &topic, 100))
+        .await
+        .expect("reader");
+    let titles: HashSet<String> =
+        events.iter().filter_map(|e| e["data"]["task"]["title"].as_str().map(str::to_owned)).collect();
+    assert_eq!(titles.len(), 100, "all 100 events arrived");
+    assert_eq!(events.len(), 100, "each once");
+    app.shutdown().await;
+}
+
+/// Like `read_events`, against a given broker.
+fn read_from(bootstrap: &str, topic: &str, count: usize) -> Vec<Value> {
+    use rdkafka::Message;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", unique("reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("reader");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut events = Vec::new();
+    while std::time::Instant::now() < deadline && events.len() <= count {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
+            events.push(serde_json::from_slice(message.payload().unwrap_or_default()).expect("JSON"));
+        }
+        if events.len() == count {
+            // Linger briefly: a duplicate would arrive now.
+            let grace = std::time::Instant::now() + Duration::from_millis(1500);
+            while std::time::Instant::now() < grace {
+                if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
+                    events.push(serde_json::from_slice(message.payload().unwrap_or_default()).expect("JSON"));
+                }
+            }
+            break;
+        }
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relays_on_one_database_publish_each_row_exactly_once() {
+    let first = spawn_app().await;
+    let second = spawn_with(Options {
+        database_url: Some(first.database_url.clone()),
+        topics: Some((first.task_events.clone(), first.reminders.clone())),
+        bootstrap: None,
+    })
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        ids.push(
+            app.create("alice", json!({"title": format!("task {i}")})).await["id"].as_str().expect("id").to_owned(),
+        );
+    }
+    let events = read_events(&first.task_events, 60).await;
+    let created = of_type(&events, "task.created");
+    assert_eq!(created.len(), 60, "each row published once, not twice");
+    let mut per_id: HashMap<&str, usize> = HashMap::new();
+    for event in &created {
+        *per_id.entry(event["subject"].as_str().unwrap_or_default()).or_default() += 1;
+    }
+    assert!(ids.iter().all(|id| per_id.get(id.as_str()) == Some(&1)));
+    second.shutdown().await;
+    first.shutdown().await;
+}
