@@ -169,3 +169,46 @@ async fn two_relays_on_one_database_publish_each_row_exactly_once() {
     second.shutdown().await;
     first.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_creates_for_a_user_only_with_the_on_behalf_scope_and_its_events_record_the_actor() {
+    let app = spawn_app().await;
+    let service_token = |claims: Value| {
+        let claims = claims.as_object().cloned().unwrap_or_default();
+        task_api::auth::mint_dev_token(&auth_settings(), "service:recurring-task", Duration::from_secs(60), claims)
+            .expect("token")
+    };
+    let url = format!("{}/v1/tasks", app.base);
+    let allowed = service_token(json!({"scope": "tasks:write_on_behalf", "act_for": "alice"}));
+    let created = app
+        .client
+        .post(&url)
+        .bearer_auth(allowed)
+        .json(&json!({"title": "next occurrence"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(created.status(), 201);
+    let created = body(created).await;
+
+    for claims in [json!({"act_for": "alice"}), json!({"scope": "tasks:write_on_behalf"})] {
+        let refused = app
+            .client
+            .post(&url)
+            .bearer_auth(service_token(claims.clone()))
+            .json(&json!({"title": "x"}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(refused.status(), 403, "{claims}");
+    }
+
+    let mine = body(app.request(Method::GET, "/v1/tasks", "alice").send().await.expect("list")).await;
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(1), "the task belongs to alice");
+    let events = read_events(&app.task_events, 1).await;
+    assert_eq!(events.len(), 1);
+    let event = &events[0].1;
+    assert_eq!((event["subject"].as_str(), event["userid"].as_str()), (created["id"].as_str(), Some("alice")));
+    assert_eq!(event["actor"], "service:recurring-task");
+    app.shutdown().await;
+}
