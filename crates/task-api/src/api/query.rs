@@ -90,9 +90,10 @@ pub(crate) fn parse(raw: Option<&str>, now: DateTime<Utc>) -> Result<ListQuery, 
         }
     }
     if let Some(cursor) = cursor {
-        match Cursor::decode(&cursor) {
+        // A cursor is only valid for the sort that produced it.
+        match Cursor::decode_for(&cursor, &query.sort) {
             Ok(c) => query.cursor = Some(c),
-            Err(_) => errors.push(FieldError::new("cursor", Rule::Format, "is not a cursor this list returned")),
+            Err(error) => errors.push(FieldError::new("cursor", Rule::Format, error.to_string())),
         }
     }
     if errors.is_empty() { Ok(query) } else { Err(ValidationErrors::from(errors)) }
@@ -181,6 +182,14 @@ mod tests {
         ] {
             assert!(errors.has(field, rule), "{field}: {errors}");
         }
+    }
+
+    #[test]
+    fn a_cursor_from_another_sort_is_rejected_naming_the_cursor() {
+        let cursor = crate::storage::Cursor::decode_for("not base64!", &[]).err();
+        assert!(cursor.is_some(), "garbage is not a cursor");
+        let errors = parse(Some("sort=title&cursor=bm9wZQ"), now()).expect_err("invalid");
+        assert!(errors.has("cursor", Rule::Format), "{errors}");
     }
 
     #[test]

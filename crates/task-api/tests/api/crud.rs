@@ -237,5 +237,15 @@ async fn lists_filter_sort_and_paginate_with_a_cursor() {
     assert_eq!(seen, ["b", "d", "c", "a", "e"], "priority rank, then title, across pages");
     let bad = app.request(Method::GET, "/v1/tasks?limit=0&sort=colour", "alice").send().await.expect("send");
     assert_eq!(bad.status(), 422);
+    let first = get("sort=title&limit=2").await;
+    let cursor = first["next_cursor"].as_str().expect("more pages");
+    let other_sort = app
+        .request(Method::GET, &format!("/v1/tasks?sort=-priority&cursor={cursor}"), "alice")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(other_sort.status(), 422, "a cursor only continues the sort that produced it");
+    let problem = body(other_sort).await;
+    assert_eq!(problem["errors"][0]["field"], "cursor");
     app.shutdown().await;
 }
