@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SUB ?= alice
-.PHONY: help token run stop status logs build broker broker-stop test test-rust validate-asyncapi check-deploy smoke lint fmt contracts bench clean
+.PHONY: help token run stop status logs build broker broker-stop test test-rust fuzz validate-asyncapi check-deploy smoke lint fmt contracts bench clean
 
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
 # Tests create a fresh database per test through this connection (trust auth locally).
@@ -39,10 +39,13 @@ broker: ## install (once, pinned) and start the local Kafka-protocol broker on 1
 broker-stop: ## stop the local broker
 	@deploy/local/broker.sh stop
 
-test: broker test-rust validate-asyncapi check-deploy smoke ## everything: Rust tests against the real broker, contract and manifest checks, run/stop smoke test
+test: broker test-rust fuzz validate-asyncapi check-deploy smoke ## everything: Rust tests against the real broker, API fuzzing, contract and manifest checks, run/stop smoke test
 
 test-rust: ## Rust unit and integration tests (needs the broker)
 	$(CARGO) test --workspace --all-targets --no-fail-fast
+
+fuzz: broker build ## fuzz the task API with schemathesis from its OpenAPI document (bounded; no 5xx, no undocumented response)
+	@tests/fuzz/run-schemathesis.sh
 
 validate-asyncapi: ## validate contracts/asyncapi.yaml with the AsyncAPI parser and cross-check the catalogue
 	@cd tests/contracts && npm ci --no-audit --no-fund --silent && node validate-asyncapi.mjs
@@ -63,6 +66,7 @@ fmt: ## format the code
 
 contracts: ## regenerate contracts/ from the Rust types (then commit the result)
 	UPDATE_CONTRACTS=1 $(CARGO) test -p event-schema --test contract
+	UPDATE_CONTRACTS=1 $(CARGO) test -p task-api --test openapi
 
 bench: broker ## throughput benchmarks against the local broker (BENCH_MESSAGES, default 100000); printed, never asserted
 	$(CARGO) bench -p service-runtime --bench consume_throughput

@@ -114,7 +114,8 @@ impl Application {
             settings.app.outbox,
             service.health.clone(),
         );
-        let state = AppState { store, verifier, signal, topics };
+        let kafka = service.settings.kafka.clone();
+        let state = AppState { store, verifier, signal, topics, kafka, shutdown: CancellationToken::new() };
         Ok(Self { service, state, relay })
     }
 
@@ -131,6 +132,8 @@ impl Application {
     /// Serves the API and runs the outbox relay until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self { service, state, relay } = self;
+        // Open event streams end when the service stops, so that the server can drain.
+        let state = AppState { shutdown: shutdown.clone(), ..state };
         let store = state.store.clone();
         let relay = tokio::spawn(relay.run(shutdown.clone()));
         let served = service.run_without_consumer(api::router(state), false, shutdown).await;

@@ -5,7 +5,11 @@
 //! - `request`: request context (trace context, request id), `If-Match`, `Idempotency-Key`.
 //! - `query`: parsing the list query string into a [`crate::storage::ListQuery`].
 //! - `tasks`: the handlers.
+//! - `events_stream`: `GET /v1/events`, the caller's events as Server-Sent Events.
+//! - `openapi`: the OpenAPI document ([`document`]), served at `/openapi.json` without a token.
 
+mod events_stream;
+mod openapi;
 mod query;
 mod request;
 mod state;
@@ -14,6 +18,7 @@ mod tasks;
 use axum::Router;
 use axum::routing::{get, post};
 
+pub use openapi::document;
 pub use state::AppState;
 
 /// The API routes (the operational routes are added by `service-runtime`).
@@ -23,5 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tasks/{id}", get(tasks::get).patch(tasks::update).delete(tasks::delete))
         .route("/v1/tasks/{id}/complete", post(tasks::complete))
         .route("/v1/tasks/{id}/reopen", post(tasks::reopen))
+        .route("/v1/events", get(events_stream::stream))
+        .route("/openapi.json", get(openapi::serve))
         .with_state(state)
 }

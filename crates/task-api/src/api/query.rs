@@ -50,6 +50,10 @@ pub(crate) fn parse(raw: Option<&str>, now: DateTime<Utc>) -> Result<ListQuery, 
                     }
                 }
             }
+            // Stored tags have no control characters (and PostgreSQL text cannot hold a NUL).
+            "tag" if value.chars().any(char::is_control) => {
+                bad(Rule::ControlCharacters, "must not contain control characters")
+            }
             "tag" if !value.is_empty() => query.tags.push(value.to_lowercase()),
             "tag" => bad(Rule::MinLength, "must not be empty"),
             "tag_match" => match value {
@@ -58,6 +62,8 @@ pub(crate) fn parse(raw: Option<&str>, now: DateTime<Utc>) -> Result<ListQuery, 
                 _ => bad(Rule::OneOf, "must be any or all"),
             },
             "q" if value.chars().count() > 200 => bad(Rule::MaxLength, "at most 200 characters"),
+            // PostgreSQL text cannot hold a NUL, and no title or description contains one.
+            "q" if value.contains('\0') => bad(Rule::ControlCharacters, "must not contain NUL characters"),
             "q" if !value.is_empty() => query.q = Some(value.to_owned()),
             "q" => {}
             "due_before" => match instant(value) {
@@ -190,6 +196,15 @@ mod tests {
         assert!(cursor.is_some(), "garbage is not a cursor");
         let errors = parse(Some("sort=title&cursor=bm9wZQ"), now()).expect_err("invalid");
         assert!(errors.has("cursor", Rule::Format), "{errors}");
+    }
+
+    #[test]
+    fn a_nul_in_the_search_text_or_a_control_character_in_a_tag_is_refused() {
+        let errors = parse(Some("q=a%00b&tag=x%00&tag=y%07"), now()).expect_err("invalid");
+
+        assert!(errors.has("q", Rule::ControlCharacters), "{errors}");
+        assert!(errors.has("tag", Rule::ControlCharacters), "{errors}");
+        assert!(parse(Some("q=line%0Abreak"), now()).is_ok(), "descriptions may hold line breaks");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! What every handler shares.
 
 use axum::extract::FromRef;
+use service_runtime::CancellationToken;
+use service_runtime::settings::KafkaSettings;
 
 use crate::auth::Verifier;
 use crate::events::Topics;
@@ -18,6 +20,10 @@ pub struct AppState {
     pub signal: OutboxSignal,
     /// Where events go.
     pub topics: Topics,
+    /// The broker connection (with its security settings), for the event stream's consumers.
+    pub kafka: KafkaSettings,
+    /// Cancelled when the service stops: open event streams end, so that the server can drain.
+    pub shutdown: CancellationToken,
 }
 
 impl FromRef<AppState> for Verifier {

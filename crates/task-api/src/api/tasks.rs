@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::api::request::{self, REQUEST_ID};
-use crate::api::{AppState, query};
+use crate::api::{AppState, openapi, query};
 use crate::auth::Caller;
 use crate::domain::{NewTask, Task, TaskPatch};
 use crate::events::{Change, EventContext, outbox_events};
@@ -62,6 +62,44 @@ async fn commit(state: &AppState, mut tx: Tx, change: Change<'_>, context: &Even
 
 /// `POST /v1/tasks`: 201 with `Location`. With `Idempotency-Key`, a repeat of the same request
 /// answers the original response and creates nothing; the same key with another body is 422.
+#[utoipa::path(
+    post,
+    path = "/v1/tasks",
+    tag = "tasks",
+    operation_id = "createTask",
+    summary = "Create a task",
+    description = "Answers 201 with the task, its `Location` and `ETag`. With `Idempotency-Key`, a repeat of \
+                   the same request answers the original response (`Idempotent-Replayed: true`) and creates \
+                   nothing; the same key with another body is 422.",
+    params(openapi::IdempotencyKey, openapi::RequestContext),
+    request_body(content = inline(openapi::NewTask), content_type = "application/json"),
+    responses(
+        (
+            status = 201,
+            description = "Created. A repeat with the same `Idempotency-Key` answers the original response.",
+            body = inline(openapi::Task),
+            headers(
+                ("ETag" = String, description = "The task's version, quoted (`\"1\"`): send it as `If-Match`."),
+                ("Location" = String, description = "The new task's URL, `/v1/tasks/{id}`."),
+                ("X-Request-Id" = String, description = "The request's id (the one sent, or a new one)."),
+                ("Idempotent-Replayed" = String, description = "`true` when this answers a repeated request."),
+            ),
+            links(
+                ("getTask" = (operation_id = "getTask", parameters(("id" = "$response.body#/id")))),
+                ("updateTask" = (operation_id = "updateTask", parameters(("id" = "$response.body#/id")))),
+                ("completeTask" = (operation_id = "completeTask", parameters(("id" = "$response.body#/id")))),
+                ("reopenTask" = (operation_id = "reopenTask", parameters(("id" = "$response.body#/id")))),
+                ("deleteTask" = (operation_id = "deleteTask", parameters(("id" = "$response.body#/id")))),
+            ),
+        ),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 409, response = openapi::Conflict),
+        (status = 422, response = openapi::UnprocessableEntity),
+        (status = 503, response = openapi::ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -83,7 +121,7 @@ pub(crate) async fn create(
         if stored.request_hash != request_hash {
             return Err(ApiError::idempotency_mismatch());
         }
-        return Ok(replay(stored));
+        return Ok(replay(stored, &context));
     }
     let task = Task::create(valid, caller.user_id.clone(), Utc::now());
     tx.insert_task(&task).await.map_err(storage)?;
@@ -106,18 +144,44 @@ pub(crate) async fn create(
     Ok(response)
 }
 
-fn replay(stored: StoredResponse) -> Response {
+/// The original response again, with its `ETag` (the stored task's version) and this request's
+/// id, as any task response has them.
+fn replay(stored: StoredResponse, context: &EventContext) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
+    let version = serde_json::from_slice::<Value>(&stored.body).ok().and_then(|task| task["version"].as_i64());
     let mut response = (status, [(header::CONTENT_TYPE, "application/json")], stored.body).into_response();
     let headers = response.headers_mut();
     if let Some(value) = stored.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
         headers.insert(header::LOCATION, value);
+    }
+    if let Some(etag) = version.and_then(|v| HeaderValue::from_str(&format!("\"{v}\"")).ok()) {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Some(id) = context.correlation_id.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+        headers.insert(REQUEST_ID, id);
     }
     headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
 }
 
 /// `GET /v1/tasks`: filtered, sorted, cursor-paginated list of the caller's tasks.
+#[utoipa::path(
+    get,
+    path = "/v1/tasks",
+    tag = "tasks",
+    operation_id = "listTasks",
+    summary = "List the caller's tasks",
+    description = "Filtered, sorted and paginated with a cursor. Unknown parameters are 422, so a typo never \
+                   silently widens a query.",
+    params(openapi::ListQuery),
+    responses(
+        (status = 200, description = "A page of the caller's tasks.", body = inline(openapi::TaskPage)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 422, response = openapi::UnprocessableEntity),
+        (status = 503, response = openapi::ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -131,6 +195,29 @@ pub(crate) async fn list(
 }
 
 /// `GET /v1/tasks/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/tasks/{id}",
+    tag = "tasks",
+    operation_id = "getTask",
+    summary = "Read a task",
+    params(openapi::TaskId, openapi::RequestContext),
+    responses(
+        (
+            status = 200,
+            description = "The task.",
+            body = inline(openapi::Task),
+            headers(
+                ("ETag" = String, description = "The task's version, quoted (`\"3\"`): send it as `If-Match`."),
+                ("X-Request-Id" = String, description = "The request's id (the one sent, or a new one)."),
+            )
+        ),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 503, response = openapi::ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -176,6 +263,36 @@ async fn store_update(tx: &mut Tx, before: &Task, after: &Task) -> Result<(), Ap
 }
 
 /// `PATCH /v1/tasks/{id}`: partial update; `If-Match: "<version>"` → 412 on mismatch.
+#[utoipa::path(
+    patch,
+    path = "/v1/tasks/{id}",
+    tag = "tasks",
+    operation_id = "updateTask",
+    summary = "Change a task",
+    description = "Only the fields sent change. With `If-Match`, a task that has another version answers 412. \
+                   A patch that changes nothing answers the task as it is and publishes nothing.",
+    params(openapi::TaskId, openapi::IfMatch, openapi::RequestContext),
+    request_body(content = inline(openapi::TaskPatch), content_type = "application/json"),
+    responses(
+        (
+            status = 200,
+            description = "The task as changed (unchanged when the patch changes nothing).",
+            body = inline(openapi::Task),
+            headers(
+                ("ETag" = String, description = "The task's version, quoted (`\"3\"`): send it as `If-Match`."),
+                ("X-Request-Id" = String, description = "The request's id (the one sent, or a new one)."),
+            )
+        ),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict),
+        (status = 412, response = openapi::PreconditionFailed),
+        (status = 422, response = openapi::UnprocessableEntity),
+        (status = 503, response = openapi::ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -199,6 +316,33 @@ pub(crate) async fn update(
 
 /// `POST /v1/tasks/{id}/complete`: idempotent; completing a completed task answers 200 and
 /// publishes nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/tasks/{id}/complete",
+    tag = "tasks",
+    operation_id = "completeTask",
+    summary = "Complete a task",
+    description = "Idempotent: completing a completed task answers it unchanged and publishes nothing.",
+    params(openapi::TaskId, openapi::IfMatch, openapi::RequestContext),
+    responses(
+        (
+            status = 200,
+            description = "Completed; completing a completed task answers it unchanged.",
+            body = inline(openapi::Task),
+            headers(
+                ("ETag" = String, description = "The task's version, quoted (`\"3\"`): send it as `If-Match`."),
+                ("X-Request-Id" = String, description = "The request's id (the one sent, or a new one)."),
+            )
+        ),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict),
+        (status = 412, response = openapi::PreconditionFailed),
+        (status = 422, response = openapi::UnprocessableEntity),
+        (status = 503, response = openapi::ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn complete(
     State(state): State<AppState>,
     caller: Caller,
@@ -209,6 +353,33 @@ pub(crate) async fn complete(
 }
 
 /// `POST /v1/tasks/{id}/reopen`: idempotent, like complete.
+#[utoipa::path(
+    post,
+    path = "/v1/tasks/{id}/reopen",
+    tag = "tasks",
+    operation_id = "reopenTask",
+    summary = "Reopen a task",
+    description = "Idempotent: reopening an open task answers it unchanged and publishes nothing.",
+    params(openapi::TaskId, openapi::IfMatch, openapi::RequestContext),
+    responses(
+        (
+            status = 200,
+            description = "Reopened; reopening an open task answers it unchanged.",
+            body = inline(openapi::Task),
+            headers(
+                ("ETag" = String, description = "The task's version, quoted (`\"3\"`): send it as `If-Match`."),
+                ("X-Request-Id" = String, description = "The request's id (the one sent, or a new one)."),
+            )
+        ),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict),
+        (status = 412, response = openapi::PreconditionFailed),
+        (status = 422, response = openapi::UnprocessableEntity),
+        (status = 503, response = openapi::ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn reopen(
     State(state): State<AppState>,
     caller: Caller,
@@ -244,6 +415,25 @@ async fn transition(
 }
 
 /// `DELETE /v1/tasks/{id}` → 204.
+#[utoipa::path(
+    delete,
+    path = "/v1/tasks/{id}",
+    tag = "tasks",
+    operation_id = "deleteTask",
+    summary = "Delete a task",
+    description = "With `If-Match`, a task that has another version answers 412.",
+    params(openapi::TaskId, openapi::IfMatch, openapi::RequestContext),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict),
+        (status = 412, response = openapi::PreconditionFailed),
+        (status = 422, response = openapi::UnprocessableEntity),
+        (status = 503, response = openapi::ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     caller: Caller,

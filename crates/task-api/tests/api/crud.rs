@@ -136,10 +136,12 @@ async fn repeating_a_create_with_its_idempotency_key_answers_the_original_and_cr
     };
     let first = send("once").await.expect("send");
     assert_eq!(first.status(), 201);
+    let etag = first.headers()["etag"].clone();
     let first = body(first).await;
     let again = send("once").await.expect("send");
     assert_eq!(again.status(), 201);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()["etag"], etag, "the replay carries the original ETag");
     assert_eq!(body(again).await, first);
     let different = send("twice").await.expect("send");
     assert_eq!(different.status(), 422);

@@ -2,5 +2,6 @@
 //! and the real broker (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`).
 
 mod crud;
+mod events_stream;
 mod helpers;
 mod outbox;
