@@ -5,12 +5,7 @@ use event_schema::{Priority, TaskStatus};
 use uuid::Uuid;
 
 use crate::domain::{FieldError, Rule, ValidationErrors};
-use crate::storage::{Cursor, ListQuery, SortField, SortKey, TagsMatch};
-
-/// Default page size.
-pub(crate) const DEFAULT_LIMIT: u32 = 50;
-/// Largest page size.
-pub(crate) const MAX_LIMIT: u32 = 200;
+use crate::storage::{Cursor, ListQuery, MAX_LIMIT, SortField, SortKey, TagsMatch};
 
 /// Parses the raw query string. Parameters: `status`, `priority` (repeatable or
 /// comma-separated), `tag` (repeatable) with `tag_match=any|all`, `q`, `due_before`,
@@ -18,20 +13,8 @@ pub(crate) const MAX_LIMIT: u32 = 200;
 /// `cursor`. Unknown parameters are errors, so a typo never silently widens a query.
 pub(crate) fn parse(raw: Option<&str>, now: DateTime<Utc>) -> Result<ListQuery, ValidationErrors> {
     let mut errors = Vec::new();
-    let mut query = ListQuery {
-        status: None,
-        priorities: Vec::new(),
-        tags: Vec::new(),
-        tags_match: TagsMatch::Any,
-        q: None,
-        due_before: None,
-        due_after: None,
-        overdue_at: None,
-        series_id: None,
-        sort: Vec::new(),
-        limit: DEFAULT_LIMIT,
-        cursor: None,
-    };
+    // Defaults: every task, by id, 50 per page.
+    let mut query = ListQuery::default();
     let mut cursor = None;
     for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         let value = value.trim();
