@@ -85,3 +85,63 @@ impl Drop for LocalBroker {
         self.kill();
     }
 }
+
+/// Reads `topic` from the beginning (a fresh group, nothing committed) until `count` records
+/// arrived; an error if fewer arrive within `timeout`. Blocking: call it from
+/// `spawn_blocking` in async tests.
+pub fn read_records(
+    kafka: &crate::settings::KafkaSettings,
+    topic: &str,
+    count: usize,
+    timeout: Duration,
+) -> Result<Vec<rdkafka::message::OwnedMessage>, crate::Error> {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    // A group of its own per call: nothing committed, always from the beginning.
+    static READERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let reader = READERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let group = format!("test-reader-{}-{reader}-{topic}", std::process::id());
+    let consumer: BaseConsumer = crate::kafka::client_config(kafka, &group)?
+        .set("group.id", &group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .map_err(crate::Error::kafka("creating a test reader"))?;
+    consumer.subscribe(&[topic]).map_err(crate::Error::kafka("subscribing a test reader"))?;
+    let deadline = Instant::now() + timeout;
+    let mut records = Vec::with_capacity(count);
+    while records.len() < count {
+        if Instant::now() >= deadline {
+            return Err(crate::Error::InvalidSettings(format!(
+                "only {} of {count} records arrived on {topic} within {timeout:?}",
+                records.len()
+            )));
+        }
+        if let Some(result) = consumer.poll(Duration::from_millis(100)) {
+            let message = result.map_err(crate::Error::kafka("reading a test topic"))?;
+            records.push(message.detach());
+        }
+    }
+    Ok(records)
+}
+
+/// How many records `topic` holds: the sum of its partitions' high minus low watermarks. Exact
+/// for topics nothing deletes from, so "published once" is checked without waiting for
+/// duplicates that may or may not come. Blocking.
+pub fn record_count(kafka: &crate::settings::KafkaSettings, topic: &str) -> Result<i64, crate::Error> {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    let consumer: BaseConsumer = crate::kafka::client_config(kafka, "test-counter")?
+        .create()
+        .map_err(crate::Error::kafka("creating a test client"))?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(5))
+        .map_err(crate::Error::kafka("reading test topic metadata"))?;
+    let partitions = metadata.topics().first().map_or(0, |t| t.partitions().len());
+    let mut total = 0;
+    for partition in 0..partitions as i32 {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, partition, Duration::from_secs(5))
+            .map_err(crate::Error::kafka("reading test topic watermarks"))?;
+        total += high - low;
+    }
+    Ok(total)
+}

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::Message;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, OwnedMessage};
 use service_runtime::CancellationToken;
 use service_runtime::consumer::{ConsumerRuntime, Handler, HandlerError, InboundMessage};
@@ -199,42 +198,18 @@ where
 pub(crate) async fn read_topic(topic: &str, count: usize) -> Vec<OwnedMessage> {
     let topic = topic.to_owned();
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = service_runtime::kafka::client_config(&kafka_settings(), "reader")
-            .expect("config")
-            .set("group.id", unique("reader"))
-            .set("auto.offset.reset", "earliest")
-            .set("enable.auto.commit", "false")
-            .create()
-            .expect("reader");
-        consumer.subscribe(&[&topic]).expect("subscribe");
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        let mut records = Vec::new();
-        while records.len() < count {
-            assert!(std::time::Instant::now() < deadline, "only {} of {count} records on {topic}", records.len());
-            if let Some(result) = consumer.poll(Duration::from_millis(100)) {
-                records.push(result.expect("record").detach());
-            }
-        }
-        records
+        service_runtime::testing::read_records(&kafka_settings(), &topic, count, Duration::from_secs(20))
+            .expect("records arrive")
     })
     .await
     .expect("reader thread")
 }
 
-/// The number of records in `topic` (sum of high watermarks; the tests never delete records).
+/// The number of records in `topic` (the tests never delete records).
 pub(crate) async fn record_count(topic: &str) -> i64 {
     let topic = topic.to_owned();
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = service_runtime::kafka::client_config(&kafka_settings(), "counter")
-            .expect("config")
-            .create()
-            .expect("client");
-        let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(5)).expect("metadata");
-        let partitions = metadata.topics()[0].partitions().len() as i32;
-        (0..partitions)
-            .map(|p| consumer.fetch_watermarks(&topic, p, Duration::from_secs(5)).expect("watermarks"))
-            .map(|(low, high)| high - low)
-            .sum()
+        service_runtime::testing::record_count(&kafka_settings(), &topic).expect("count")
     })
     .await
     .expect("counter thread")

@@ -80,15 +80,6 @@ impl Stream {
     }
 }
 
-/// The service creates its topics after it starts; streams need them.
-async fn wait_until_ready(app: &TestApp) {
-    let deadline = Instant::now() + WAIT;
-    while app.client.get(format!("{}/readyz", app.base)).send().await.map(|r| r.status()).ok() != Some(StatusCode::OK) {
-        assert!(Instant::now() < deadline, "task-api never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Opens `user`'s stream and waits until it is positioned (`: connected`): every event
 /// committed from then on is on it.
 async fn connect(app: &TestApp, user: &str, last_event_id: Option<&str>) -> Stream {
@@ -117,7 +108,7 @@ fn id_of(task: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_receives_its_own_task_and_reminder_events_in_order_and_never_another_users() {
     let app = spawn_app().await;
-    wait_until_ready(&app).await;
+    app.ready().await;
     let mut alice = connect(&app, "alice", None).await;
     let mut bob = connect(&app, "bob", None).await;
 
@@ -157,7 +148,7 @@ async fn a_client_receives_its_own_task_and_reminder_events_in_order_and_never_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnecting_with_last_event_id_delivers_the_events_after_it_and_not_earlier_ones() {
     let app = spawn_app().await;
-    wait_until_ready(&app).await;
+    app.ready().await;
     // An event from before the first stream, in the same partition (same task): not resent.
     let mut first = connect(&app, "alice", None).await;
     let task = id_of(&app.create("alice", json!({"title": "t"})).await);

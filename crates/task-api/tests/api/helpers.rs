@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use rdkafka::Message;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use reqwest::{Method, RequestBuilder, Response};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -124,6 +123,17 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
+    /// Waits until `/readyz` answers 200 (the service creates its topics after it starts).
+    pub(crate) async fn ready(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while self.client.get(format!("{}/readyz", self.base)).send().await.map(|r| r.status()).ok()
+            != Some(reqwest::StatusCode::OK)
+        {
+            assert!(tokio::time::Instant::now() < deadline, "task-api never became ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub(crate) async fn shutdown(self) {
         self.stop.cancel();
         tokio::time::timeout(Duration::from_secs(30), self.task)
@@ -138,40 +148,42 @@ pub(crate) async fn body(response: Response) -> Value {
     response.json().await.expect("json body")
 }
 
-/// Reads `topic` from the beginning until `count` records arrived (or 30 s passed); returns
-/// (key, decoded CloudEvent JSON) in topic-partition order.
+/// Reads `topic` of the shared broker from the beginning until `count` records arrived (or
+/// panics after 30 s); returns (key, CloudEvent JSON) in topic-partition order.
 pub(crate) async fn read_events(topic: &str, count: usize) -> Vec<(String, Value)> {
+    read_events_from(&bootstrap(), topic, count).await
+}
+
+/// [`read_events`] against a given broker.
+pub(crate) async fn read_events_from(bootstrap: &str, topic: &str, count: usize) -> Vec<(String, Value)> {
+    let kafka = KafkaSettings { bootstrap_servers: bootstrap.to_owned(), ..Default::default() };
     let topic = topic.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", bootstrap())
-            .set("group.id", unique("reader"))
-            .set("auto.offset.reset", "earliest")
-            .set("enable.auto.commit", "false")
-            .create()
-            .expect("reader");
-        consumer.subscribe(&[&topic]).expect("subscribe");
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        let mut records = Vec::new();
-        while records.len() < count && std::time::Instant::now() < deadline {
-            if let Some(result) = consumer.poll(Duration::from_millis(100)) {
-                let message = result.expect("record");
-                let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
-                let value = serde_json::from_slice(message.payload().unwrap_or_default()).expect("JSON event");
-                records.push((key, value));
-            }
-        }
-        // Anything beyond `count` within a short grace would be a duplicate: read a little more.
-        let grace = std::time::Instant::now() + Duration::from_millis(1500);
-        while std::time::Instant::now() < grace {
-            if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
-                let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
-                let value = serde_json::from_slice(message.payload().unwrap_or_default()).expect("JSON event");
-                records.push((key, value));
-            }
-        }
-        records
+    let records = tokio::task::spawn_blocking(move || {
+        service_runtime::testing::read_records(&kafka, &topic, count, Duration::from_secs(30)).expect("events arrive")
     })
     .await
-    .expect("reader thread")
+    .expect("reader thread");
+    records
+        .iter()
+        .map(|message| {
+            let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
+            let value = serde_json::from_slice(message.payload().unwrap_or_default()).expect("JSON event");
+            (key, value)
+        })
+        .collect()
+}
+
+/// How many records `topic` of `bootstrap` holds: with [`read_events`], proves "exactly once"
+/// without waiting for duplicates.
+pub(crate) async fn record_count_on(bootstrap: &str, topic: &str) -> i64 {
+    let kafka = KafkaSettings { bootstrap_servers: bootstrap.to_owned(), ..Default::default() };
+    let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || service_runtime::testing::record_count(&kafka, &topic).expect("count"))
+        .await
+        .expect("counter thread")
+}
+
+/// [`record_count_on`] the shared broker.
+pub(crate) async fn record_count(topic: &str) -> i64 {
+    record_count_on(&bootstrap(), topic).await
 }

@@ -53,6 +53,7 @@ async fn every_committed_write_is_published_once_in_per_task_order_and_rejected_
     assert_eq!(send(Method::DELETE, "", json!({})).await.expect("send").status(), 204);
 
     let events = read_events(&app.task_events, 5).await;
+    assert_eq!(record_count(&app.task_events).await, 5, "nothing else was published");
     let types: Vec<&str> = events.iter().map(|(_, e)| e["type"].as_str().unwrap_or_default()).collect();
     assert_eq!(types, ["task.created", "task.updated", "task.completed", "task.reopened", "task.deleted"]);
     let sequences: Vec<i64> = events.iter().map(|(_, e)| e["sequence"].as_i64().unwrap_or_default()).collect();
@@ -65,6 +66,7 @@ async fn every_committed_write_is_published_once_in_per_task_order_and_rejected_
 
     // created: scheduled; completed: cancelled; reopened: scheduled; deleted: cancelled.
     let reminders = read_events(&app.reminders, 4).await;
+    assert_eq!(record_count(&app.reminders).await, 4, "nothing else was published");
     let kinds: Vec<&str> = reminders.iter().map(|(_, e)| e["type"].as_str().unwrap_or_default()).collect();
     assert_eq!(kinds, ["reminder.scheduled", "reminder.cancelled", "reminder.scheduled", "reminder.cancelled"]);
     assert_eq!(reminders[0].1["data"]["remind_at"], "2030-01-01T08:45:00Z");
@@ -79,14 +81,7 @@ async fn writes_succeed_while_the_broker_is_down_and_all_their_events_arrive_aft
     let port = free_port().expect("port");
     let broker = LocalBroker::start(dir.path(), port, &[]).expect("broker");
     let app = spawn_with(Options { database_url: None, topics: None, bootstrap: Some(broker.bootstrap()) }).await;
-    // The service creates its topics at start-up; wait until it is ready.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while app.client.get(format!("{}/readyz", app.base)).send().await.map(|r| r.status()).ok()
-        != Some(reqwest::StatusCode::OK)
-    {
-        assert!(tokio::time::Instant::now() < deadline, "task-api never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.ready().await;
     broker.stop();
 
     for i in 0..100 {
@@ -100,46 +95,12 @@ async fn writes_succeed_while_the_broker_is_down_and_all_their_events_arrive_aft
     }
 
     let _broker = LocalBroker::start(dir.path(), port, &[]).expect("broker restarts over the same data");
-    let topic = app.task_events.clone();
-    let events = tokio::task::spawn_blocking(move || read_from(&format!("127.0.0.1:{port}"), &topic, 100))
-        .await
-        .expect("reader");
-    let titles: HashSet<String> =
-        events.iter().filter_map(|e| e["data"]["task"]["title"].as_str().map(str::to_owned)).collect();
+    let restarted = format!("127.0.0.1:{port}");
+    let events = read_events_from(&restarted, &app.task_events, 100).await;
+    let titles: HashSet<&str> = events.iter().filter_map(|(_, e)| e["data"]["task"]["title"].as_str()).collect();
     assert_eq!(titles.len(), 100, "all 100 events arrived");
-    assert_eq!(events.len(), 100, "each once");
+    assert_eq!(record_count_on(&restarted, &app.task_events).await, 100, "each once");
     app.shutdown().await;
-}
-
-/// Like `read_events`, against a given broker.
-fn read_from(bootstrap: &str, topic: &str, count: usize) -> Vec<Value> {
-    use rdkafka::Message;
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", unique("reader"))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("reader");
-    consumer.subscribe(&[topic]).expect("subscribe");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let mut events = Vec::new();
-    while std::time::Instant::now() < deadline && events.len() <= count {
-        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
-            events.push(serde_json::from_slice(message.payload().unwrap_or_default()).expect("JSON"));
-        }
-        if events.len() == count {
-            // Linger briefly: a duplicate would arrive now.
-            let grace = std::time::Instant::now() + Duration::from_millis(1500);
-            while std::time::Instant::now() < grace {
-                if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
-                    events.push(serde_json::from_slice(message.payload().unwrap_or_default()).expect("JSON"));
-                }
-            }
-            break;
-        }
-    }
-    events
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,8 +120,9 @@ async fn two_relays_on_one_database_publish_each_row_exactly_once() {
         );
     }
     let events = read_events(&first.task_events, 60).await;
+    assert_eq!(record_count(&first.task_events).await, 60, "each row published once, not twice");
     let created = of_type(&events, "task.created");
-    assert_eq!(created.len(), 60, "each row published once, not twice");
+    assert_eq!(created.len(), 60);
     let mut per_id: HashMap<&str, usize> = HashMap::new();
     for event in &created {
         *per_id.entry(event["subject"].as_str().unwrap_or_default()).or_default() += 1;
@@ -206,7 +168,7 @@ async fn a_service_creates_for_a_user_only_with_the_on_behalf_scope_and_its_even
     let mine = body(app.request(Method::GET, "/v1/tasks", "alice").send().await.expect("list")).await;
     assert_eq!(mine["items"].as_array().map(Vec::len), Some(1), "the task belongs to alice");
     let events = read_events(&app.task_events, 1).await;
-    assert_eq!(events.len(), 1);
+    assert_eq!(record_count(&app.task_events).await, 1, "the refused writes published nothing");
     let event = &events[0].1;
     assert_eq!((event["subject"].as_str(), event["userid"].as_str()), (created["id"].as_str(), Some("alice")));
     assert_eq!(event["actor"], "service:recurring-task");
