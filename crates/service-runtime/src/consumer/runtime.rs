@@ -154,7 +154,8 @@ impl<H: Handler> ConsumerRuntime<H> {
         let tp = (message.topic.clone(), message.partition);
         let mut workers = self.assignment.workers();
         let worker = workers.entry(tp.clone()).or_insert_with(|| self.spawn_worker(tp.clone(), shutdown));
-        let queued = worker.queued.fetch_add(message.buffered_size(), Ordering::AcqRel) + message.buffered_size();
+        let size = message.buffered_size();
+        let queued = worker.queued.fetch_add(size, Ordering::AcqRel) + size;
         if worker.tx.send(message).is_err() {
             // Cannot happen while the entry exists: the worker only stops after removal.
             tracing::error!(topic = %tp.0, partition = tp.1, "partition worker is gone");

@@ -157,6 +157,9 @@ impl Relay {
         let poll = Duration::from_millis(self.settings.poll_interval_ms);
         let prune_every = Duration::from_secs(self.settings.prune_interval_secs);
         let mut last_prune = tokio::time::Instant::now() - prune_every;
+        // The backlog gauges cost a COUNT query: refresh them at most once a second, not per batch.
+        let stats_every = Duration::from_secs(1);
+        let mut last_stats = tokio::time::Instant::now() - stats_every;
         loop {
             if let Some((_, leader)) = postgres.as_mut() {
                 // Still holding the lock? A lost leader connection means a standby may lead now.
@@ -164,7 +167,10 @@ impl Relay {
             }
             let round = self.publish_round().await?;
             self.health.clear(CONDITION);
-            self.report_backlog().await;
+            if last_stats.elapsed() >= stats_every {
+                self.report_backlog().await;
+                last_stats = tokio::time::Instant::now();
+            }
             if last_prune.elapsed() >= prune_every {
                 self.prune().await;
                 last_prune = tokio::time::Instant::now();
