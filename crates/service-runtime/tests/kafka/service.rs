@@ -87,3 +87,40 @@ async fn a_service_that_may_not_create_topics_is_ready_only_once_someone_else_ha
     stop.cancel();
     tokio::time::timeout(Duration::from_secs(15), task).await.expect("stops").expect("no panic").expect("clean");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consuming_service_creates_its_topics_and_dead_letter_topic_then_handles_messages() {
+    use crate::helpers::{RecordingHandler, consumer_settings, payload, produce, producer, read_topic};
+
+    let suffix = unique("consuming");
+    let task_events = format!("task-events-{suffix}");
+    let group = format!("group-{suffix}");
+    let settings = BaseSettings {
+        http: HttpSettings { host: "127.0.0.1".into(), port: 0 },
+        kafka: kafka_settings(),
+        consumer: consumer_settings(&group),
+        topics: TopicSettings {
+            task_events: TopicConfig { name: task_events.clone(), partitions: 2, retention_ms: 3_600_000 },
+            reminders: TopicConfig { name: format!("reminders-{suffix}"), partitions: 1, retention_ms: 3_600_000 },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let service = Service::build("consuming-test", settings).await.expect("build");
+    let health = service.health.clone();
+    let handler = RecordingHandler::default();
+    let stop = CancellationToken::new();
+    let task =
+        tokio::spawn(service.run_consumer(Router::new(), handler.clone(), vec![task_events.clone()], stop.clone()));
+    eventually(Duration::from_secs(30), "ready: topics created", || async { health.readiness().await.ready }).await;
+
+    let producer = producer();
+    produce(&producer, &task_events, "k", &payload("k", 0), vec![]).await;
+    produce(&producer, &task_events, "k", b"not json", vec![]).await;
+    eventually(Duration::from_secs(30), "the good message is handled", || async { handler.seen.len() == 1 }).await;
+    let dead = read_topic(&format!("{group}.dlq"), 1).await;
+    assert_eq!(rdkafka::Message::payload(&dead[0]), Some(b"not json".as_slice()), "the bad one is dead-lettered");
+
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(15), task).await.expect("stops").expect("no panic").expect("clean");
+}
