@@ -14,12 +14,17 @@
 //! - [`testing`]: a broker process of a test's own (stopped, restarted, secured).
 //! - [`service`]: what every service does at start-up (metrics, health, producer, listener,
 //!   topics) and its serving loop.
+//! - [`auth`]: bearer-token (JWT) verification, the caller's identity (an axum extractor),
+//!   development tokens.
+//! - [`problem`]: HTTP errors as RFC 9457 problem details ([`problem::ApiError`]).
 
+pub mod auth;
 pub mod consumer;
 pub mod health;
 pub mod http;
 pub mod kafka;
 pub mod metrics;
+pub mod problem;
 pub mod service;
 pub mod settings;
 pub mod shutdown;

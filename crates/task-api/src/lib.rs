@@ -13,16 +13,16 @@
 //! - [`token`]: the `task-api token` command (development tokens).
 //! - [`domain`]: valid task values, the [`domain::Task`] entity and its reminder schedule (pure).
 //! - [`storage`]: the tasks database (PostgreSQL or SQLite): tasks, idempotency keys, the outbox.
-//! - [`auth`]: bearer-token (JWT) verification, the caller's identity, development tokens.
-//! - [`problem`]: errors as RFC 9457 problem details.
 //! - [`outbox`]: the relay that publishes committed outbox rows to Kafka, in order.
+//!
+//! Bearer-token verification ([`service_runtime::auth`]) and RFC 9457 error responses
+//! ([`service_runtime::problem`]) are shared with the other services; `api` converts this
+//! service's validation errors into problems.
 
 pub mod api;
-pub mod auth;
 pub mod domain;
 pub mod events;
 pub mod outbox;
-pub mod problem;
 pub mod storage;
 pub mod token;
 
@@ -32,12 +32,12 @@ use anyhow::Context as _;
 use futures::future::BoxFuture;
 use serde::Deserialize;
 use service_runtime::CancellationToken;
+use service_runtime::auth::{AuthSettings, Verifier};
 use service_runtime::health::Probe;
 use service_runtime::service::Service;
 use service_runtime::settings::{self, BaseSettings};
 
 use crate::api::AppState;
-use crate::auth::{AuthSettings, Verifier};
 use crate::events::Topics;
 use crate::outbox::{OutboxSignal, Relay, RelaySettings};
 use crate::storage::{DatabaseSettings, Store};
@@ -54,7 +54,8 @@ const DEFAULTS: &[(&str, &str)] = &[];
 pub struct TaskApiSettings {
     /// The tasks database.
     pub database: DatabaseSettings,
-    /// Bearer-token verification.
+    /// Bearer-token verification (`auth.*`, shared with every service: see
+    /// [`service_runtime::auth`]).
     pub auth: AuthSettings,
     /// The outbox relay.
     pub outbox: RelaySettings,

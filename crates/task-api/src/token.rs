@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::auth::{AuthSettings, mint_dev_token};
+use service_runtime::auth::{AuthSettings, mint_dev_token};
 
 /// Parses the command's arguments (after `token`) and mints the token.
 pub fn command(settings: &AuthSettings, args: &[String]) -> anyhow::Result<String> {

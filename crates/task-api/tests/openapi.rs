@@ -11,11 +11,11 @@ use std::time::Duration;
 use chrono::Utc;
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use service_runtime::auth::{AuthError, AuthSettings};
+use service_runtime::problem::ApiError;
 use service_runtime::settings::{BaseSettings, HttpSettings};
 use task_api::api::{document, router};
-use task_api::auth::{AuthError, AuthSettings};
 use task_api::domain::{FieldError, NewTask, Rule, Task, ValidationErrors};
-use task_api::problem::ApiError;
 use task_api::storage::DatabaseSettings;
 use task_api::{Application, Settings, TaskApiSettings};
 

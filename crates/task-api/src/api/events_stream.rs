@@ -77,6 +77,8 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use service_runtime::CancellationToken;
+use service_runtime::auth::Caller;
+use service_runtime::problem::ApiError;
 use service_runtime::settings::KafkaSettings;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::SendTimeoutError;
@@ -84,8 +86,6 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::api::AppState;
-use crate::auth::Caller;
-use crate::problem::ApiError;
 
 /// Client id, and the `group.id` librdkafka requires for `assign` (never joined, never committed).
 const CLIENT_ID: &str = "task-api-sse";

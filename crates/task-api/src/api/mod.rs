@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - `state`: [`AppState`], what every handler shares.
+//! - `problem`: the domain's validation errors as shared RFC 9457 problems (422).
 //! - `request`: request context (trace context, request id), `If-Match`, `Idempotency-Key`.
 //! - `query`: parsing the list query string into a [`crate::storage::ListQuery`].
 //! - `tasks`: the handlers.
@@ -10,6 +11,7 @@
 
 mod events_stream;
 mod openapi;
+mod problem;
 mod query;
 mod request;
 mod state;

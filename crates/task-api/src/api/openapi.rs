@@ -18,8 +18,8 @@
 //!   converted; utoipa only refers to them by name (the marker types below).
 //! - **Request bodies** ([`NewTask`], [`TaskPatch`]) and [`ProblemDetails`] are hand-written
 //!   JSON Schemas: the bodies are read by the domain's own reader (every error collected,
-//!   unknown fields refused), not by a derived `Deserialize`, and `crate::problem` derives
-//!   none. They state what the reader accepts; rules no schema can express (a time zone
+//!   unknown fields refused), not by a derived `Deserialize`, and `service_runtime::problem`
+//!   derives none (the shared crate stays free of utoipa). They state what the reader accepts; rules no schema can express (a time zone
 //!   must exist, an RRULE must repeat) are in the descriptions and answered with 422.
 //! - **Errors**: one response component per status, each `application/problem+json` with the
 //!   `ProblemDetails` schema; `WWW-Authenticate` (401) and `Retry-After` (503) are required.
@@ -27,6 +27,7 @@
 //!   `security`; [`document`] adds both ([`REQUIRED_HEADERS`], `/openapi.json`).
 //!
 //! [`TaskSnapshot`]: event_schema::TaskSnapshot
+//! [`ProblemDetails`]: service_runtime::problem::ProblemDetails
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -36,6 +37,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use schemars::generate::{Contract, SchemaSettings};
 use serde_json::{Map, Value, json};
+use service_runtime::problem::PROBLEM_JSON;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn, ParameterStyle};
 use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -43,7 +45,6 @@ use utoipa::openapi::{Content, HeaderBuilder, Ref, RefOr, Required, Response, Re
 use utoipa::{Modify, OpenApi};
 
 use crate::api::tasks;
-use crate::problem::PROBLEM_JSON;
 
 /// The security scheme every `/v1` operation requires (also named in `ApiDoc`).
 const BEARER: &str = "bearer";

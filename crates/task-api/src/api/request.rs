@@ -2,12 +2,12 @@
 
 use axum::http::HeaderMap;
 use rand::Rng;
+use service_runtime::auth::{Actor, Caller};
+use service_runtime::problem::ApiError;
 use uuid::Uuid;
 
-use crate::auth::{Actor, Caller};
 use crate::domain::{FieldError, Rule, ValidationErrors};
 use crate::events::EventContext;
-use crate::problem::ApiError;
 
 /// The request id header, echoed in responses and used as the events' correlation id.
 pub(crate) const REQUEST_ID: &str = "x-request-id";

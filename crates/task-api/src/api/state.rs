@@ -2,9 +2,9 @@
 
 use axum::extract::FromRef;
 use service_runtime::CancellationToken;
+use service_runtime::auth::Verifier;
 use service_runtime::settings::KafkaSettings;
 
-use crate::auth::Verifier;
 use crate::events::Topics;
 use crate::outbox::OutboxSignal;
 use crate::storage::Store;

@@ -8,15 +8,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::{Value, json};
+use service_runtime::auth::Caller;
+use service_runtime::problem::ApiError;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::api::request::{self, REQUEST_ID};
 use crate::api::{AppState, openapi, query};
-use crate::auth::Caller;
 use crate::domain::{NewTask, Task, TaskPatch};
 use crate::events::{Change, EventContext, outbox_events};
-use crate::problem::ApiError;
 use crate::storage::{StorageError, StoredResponse, Tx};
 
 fn storage(error: StorageError) -> ApiError {

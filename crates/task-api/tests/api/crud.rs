@@ -2,6 +2,7 @@
 
 use reqwest::Method;
 use serde_json::json;
+use service_runtime::auth::mint_dev_token;
 
 use crate::helpers::*;
 
@@ -65,20 +66,17 @@ async fn missing_bad_expired_and_wrong_audience_tokens_get_401_with_www_authenti
     let wrong_audience = {
         let mut settings = auth_settings();
         settings.audience = Some("someone-else".into());
-        task_api::auth::mint_dev_token(&settings, "alice", std::time::Duration::from_secs(60), Default::default())
-            .expect("token")
+        mint_dev_token(&settings, "alice", std::time::Duration::from_secs(60), Default::default()).expect("token")
     };
     let expired = {
         let mut claims = serde_json::Map::new();
         claims.insert("exp".into(), json!(1_000_000));
-        task_api::auth::mint_dev_token(&auth_settings(), "alice", std::time::Duration::from_secs(60), claims)
-            .expect("token")
+        mint_dev_token(&auth_settings(), "alice", std::time::Duration::from_secs(60), claims).expect("token")
     };
     let bad_signature = {
         let mut settings = auth_settings();
         settings.hs256_secret = Some("another-secret-of-thirty-two-bytes!!".into());
-        task_api::auth::mint_dev_token(&settings, "alice", std::time::Duration::from_secs(60), Default::default())
-            .expect("token")
+        mint_dev_token(&settings, "alice", std::time::Duration::from_secs(60), Default::default()).expect("token")
     };
     for (case, token) in [
         ("none", None),

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use service_runtime::auth::mint_dev_token;
 use service_runtime::testing::{LocalBroker, free_port};
 
 use crate::helpers::*;
@@ -137,8 +138,7 @@ async fn a_service_creates_for_a_user_only_with_the_on_behalf_scope_and_its_even
     let app = spawn_app().await;
     let service_token = |claims: Value| {
         let claims = claims.as_object().cloned().unwrap_or_default();
-        task_api::auth::mint_dev_token(&auth_settings(), "service:recurring-task", Duration::from_secs(60), claims)
-            .expect("token")
+        mint_dev_token(&auth_settings(), "service:recurring-task", Duration::from_secs(60), claims).expect("token")
     };
     let url = format!("{}/v1/tasks", app.base);
     let allowed = service_token(json!({"scope": "tasks:write_on_behalf", "act_for": "alice"}));

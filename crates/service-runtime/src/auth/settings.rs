@@ -7,7 +7,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-/// How bearer tokens are verified (and development tokens minted). Unknown fields are
+/// How bearer tokens are verified (and development tokens minted): the `auth` section of a
+/// service's settings (`auth.hs256_secret`, `APP__AUTH__ISSUER`, …). Unknown fields are
 /// refused, so a misspelt `issuer` cannot silently turn the issuer check off.
 #[derive(Deserialize, Clone, Debug)]
 #[serde(default, deny_unknown_fields)]

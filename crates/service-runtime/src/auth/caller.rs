@@ -11,6 +11,9 @@ pub const SERVICE_SUBJECT_PREFIX: &str = "service:";
 /// The scope a service token needs to act for the user its `act_for` claim names.
 pub const ON_BEHALF_SCOPE: &str = "tasks:write_on_behalf";
 
+/// The role (in the token's `roles`) of an administrator; see [`Caller::is_admin`].
+pub const ADMIN_ROLE: &str = "admin";
+
 /// Who a verified request is for and from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -21,8 +24,8 @@ pub struct Caller {
     pub actor: Actor,
     /// The token's scopes: `scope` (space-separated) and `scp` together, without repeats.
     pub scopes: Vec<String>,
-    /// The token's `roles` (e.g. `admin`). They are the bearer's: a service acting for a
-    /// user carries the service's roles, not the user's.
+    /// The token's `roles` (e.g. [`ADMIN_ROLE`]). They are the bearer's: a service acting for
+    /// a user carries the service's roles, not the user's.
     pub roles: Vec<String>,
 }
 
@@ -35,6 +38,12 @@ impl Caller {
     /// Whether the token carries `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the bearer is an administrator: its `roles` include [`ADMIN_ROLE`]. For a
+    /// service acting for a user this is the service's role, not the user's.
+    pub fn is_admin(&self) -> bool {
+        self.has_role(ADMIN_ROLE)
     }
 }
 
@@ -160,6 +169,16 @@ mod tests {
             }
         );
         assert!(caller.has_role("admin"));
+        assert!(caller.is_admin());
+    }
+
+    #[test]
+    fn only_a_token_with_the_admin_role_is_an_admin() {
+        let plain = caller(json!({ "sub": "bob", "roles": ["auditor", "Admin"] })).expect("a user");
+        let no_roles = caller(json!({ "sub": "bob" })).expect("a user");
+
+        assert!(!plain.is_admin(), "role names are case-sensitive");
+        assert!(!no_roles.is_admin());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Errors as RFC 9457 problem details: one [`ApiError`] that every handler returns, answered
-//! as `application/problem+json` ([`ProblemDetails`]).
+//! Errors as RFC 9457 problem details: one [`ApiError`] that every handler of every service
+//! returns, answered as `application/problem+json` ([`ProblemDetails`]), so that clients read
+//! every service's errors the same way.
 //!
 //! # Decisions
 //! - **`type`**: `about:blank` (with the status's reason phrase as `title`, as RFC 9457
@@ -10,19 +11,19 @@
 //!   with `current_version`). The URIs are identifiers; they need not resolve.
 //! - **`detail`** is always present and written for people; clients branch on `type`,
 //!   `status`, `errors[].rule` and the `WWW-Authenticate` challenge, never on `detail`.
-//! - **`errors`** (422 only) lists every invalid field as `{ "field", "rule", "message" }`
-//!   from the domain's [`FieldError`]s, in the order they were found. A header is named by its
-//!   header name: a reused `Idempotency-Key` is `{ "field": "Idempotency-Key", "rule":
-//!   "idempotency_key_reused" }` (the rule is a string here, not a domain [`Rule`], because
-//!   the domain knows no headers).
+//! - **`errors`** (422 only) lists every invalid field as a [`ProblemFieldError`] `{ "field",
+//!   "rule", "message" }`, in the order they were found. This module knows no service's
+//!   domain: `rule` is a plain `snake_case` string, and a service converts its own validation
+//!   errors (task-api implements `From<ValidationErrors> for ApiError` next to its domain,
+//!   which the orphan rules allow because the source type is its own). A header is named by
+//!   its header name: a reused `Idempotency-Key` is `{ "field": "Idempotency-Key", "rule":
+//!   "idempotency_key_reused" }`.
 //! - **404** reads the same whether the resource does not exist or belongs to someone else,
 //!   so its answer reveals nothing about other users' tasks.
 //! - **500** carries an opaque detail; the full error chain is logged (`error = ?e`) when
 //!   the response is built, once per failed request. **503** carries `Retry-After`.
-//! - `?` on an [`anyhow::Error`], an [`AuthError`] or [`ValidationErrors`] converts to the
-//!   matching problem (500, 401/403, 422).
-//!
-//! [`Rule`]: crate::domain::Rule
+//! - `?` on an [`anyhow::Error`] or an [`AuthError`] converts to the matching problem (500,
+//!   401/403), and on a `Vec<ProblemFieldError>` to a 422.
 
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
@@ -30,7 +31,6 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthError;
-use crate::domain::{FieldError, ValidationErrors};
 
 /// The media type of every error response (RFC 9457 §3).
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -56,9 +56,10 @@ const OPAQUE_INTERNAL_DETAIL: &str = "An unexpected error occurred. It has been 
 /// (`ApiError::not_found()`, …) or by `?`; it becomes the response with [`IntoResponse`].
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 422: invalid fields, each named in `errors`.
-    #[error("{0}")]
-    Validation(ValidationErrors),
+    /// 422: invalid fields, each named in `errors` (never empty when built by
+    /// [`ApiError::validation`] from at least one error).
+    #[error("invalid request: {}", field_list(.0))]
+    Validation(Vec<ProblemFieldError>),
     /// 400: a request that cannot be read at all (not JSON, a bad header).
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -92,9 +93,16 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// 422 listing every invalid field.
-    pub fn validation(errors: ValidationErrors) -> Self {
-        Self::Validation(errors)
+    /// 422 listing every invalid field, in order: [`ProblemFieldError`]s, or a service's own
+    /// field errors that convert into them.
+    pub fn validation(errors: impl IntoIterator<Item = impl Into<ProblemFieldError>>) -> Self {
+        Self::Validation(errors.into_iter().map(Into::into).collect())
+    }
+
+    /// 422 for a single invalid field (or header): `rule` in `snake_case`, `message` for
+    /// people.
+    pub fn invalid_field(field: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::validation([ProblemFieldError::new(field, rule, message)])
     }
 
     /// 400 with `detail` for the client.
@@ -179,7 +187,7 @@ impl ApiError {
         };
         match self {
             Self::Validation(errors) => ProblemDetails {
-                errors: Some(errors.errors().iter().map(ProblemFieldError::from).collect()),
+                errors: Some(errors.clone()),
                 ..typed(VALIDATION_TYPE, "Invalid request", validation_detail(errors.len()))
             },
             Self::IdempotencyMismatch => ProblemDetails {
@@ -211,6 +219,11 @@ impl ApiError {
             Self::Internal(_) => blank(OPAQUE_INTERNAL_DETAIL.to_owned()),
         }
     }
+}
+
+/// `title: message; tags[3]: message`, for logs and `Display`.
+fn field_list(errors: &[ProblemFieldError]) -> String {
+    errors.iter().map(ProblemFieldError::to_string).collect::<Vec<_>>().join("; ")
 }
 
 fn validation_detail(count: usize) -> String {
@@ -252,8 +265,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<ValidationErrors> for ApiError {
-    fn from(errors: ValidationErrors) -> Self {
+impl From<Vec<ProblemFieldError>> for ApiError {
+    fn from(errors: Vec<ProblemFieldError>) -> Self {
         Self::Validation(errors)
     }
 }
@@ -291,7 +304,8 @@ pub struct ProblemDetails {
 }
 
 /// One entry of a 422's `errors`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{field}: {message}")]
 pub struct ProblemFieldError {
     /// Path of the field in the body (`title`, `tags[3]`, `reminders[0].before_due`; empty
     /// for the body itself), or a header name (`Idempotency-Key`).
@@ -302,15 +316,11 @@ pub struct ProblemFieldError {
     pub message: String,
 }
 
-impl From<&FieldError> for ProblemFieldError {
-    fn from(error: &FieldError) -> Self {
-        Self { field: error.field.clone(), rule: error.rule.as_str().to_owned(), message: error.message.clone() }
-    }
-}
-
-impl From<FieldError> for ProblemFieldError {
-    fn from(error: FieldError) -> Self {
-        Self { field: error.field, rule: error.rule.as_str().to_owned(), message: error.message }
+impl ProblemFieldError {
+    /// The error at `field` (a body path or a header name): `rule` in `snake_case`, `message`
+    /// for people.
+    pub fn new(field: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), rule: rule.into(), message: message.into() }
     }
 }
 
@@ -320,7 +330,6 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::domain::Rule;
 
     async fn render(error: ApiError) -> (StatusCode, Response<()>, Value) {
         let response = error.into_response();
@@ -333,12 +342,12 @@ mod tests {
 
     #[tokio::test]
     async fn validation_errors_answer_422_listing_every_field() {
-        let errors = ValidationErrors::from(vec![
-            FieldError::new("title", Rule::MaxLength, "must be at most 200 characters (got 201)"),
-            FieldError::new("tags[3]", Rule::Duplicate, "repeats tags[1]"),
-        ]);
+        let errors = vec![
+            ProblemFieldError::new("title", "max_length", "must be at most 200 characters (got 201)"),
+            ProblemFieldError::new("tags[3]", "duplicate", "repeats tags[1]"),
+        ];
 
-        let (status, _, body) = render(errors.into()).await;
+        let (status, _, body) = render(ApiError::validation(errors)).await;
 
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
@@ -353,6 +362,21 @@ mod tests {
                     { "field": "tags[3]", "rule": "duplicate", "message": "repeats tags[1]" },
                 ],
             })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_single_invalid_field_answers_422_in_the_singular() {
+        let error = ApiError::invalid_field("from", "format", "must be an RFC 3339 instant");
+        assert_eq!(error.to_string(), "invalid request: from: must be an RFC 3339 instant");
+
+        let (status, _, body) = render(error).await;
+
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["detail"], "The request has 1 invalid field; see `errors`.");
+        assert_eq!(
+            body["errors"],
+            json!([{ "field": "from", "rule": "format", "message": "must be an RFC 3339 instant" }])
         );
     }
 

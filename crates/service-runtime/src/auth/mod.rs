@@ -1,16 +1,22 @@
-//! Bearer-token (JWT) verification, the caller identity, and development tokens.
+//! Bearer-token (JWT) verification, the caller identity, and development tokens, shared by
+//! every service with an HTTP API so that they all accept and refuse the same tokens and
+//! answer a refusal the same way.
 //!
-//! A request's `Authorization: Bearer <JWT>` becomes a [`Caller`] through the axum
-//! extractor (`Caller: FromRequestParts<S>` whenever `Verifier: FromRef<S>`); a refused token
-//! becomes a [`crate::problem::ApiError`]: 401 with an RFC 6750 `WWW-Authenticate`
-//! challenge, or 403 for a valid token that may not act.
+//! A service embeds [`AuthSettings`] as the `auth` section of its settings (the error
+//! messages name the keys `auth.hs256_secret`, `auth.public_keys`, …), builds one
+//! [`Verifier`] at startup and puts it in its router state. A request's `Authorization:
+//! Bearer <JWT>` then becomes a [`Caller`] through the axum extractor (`Caller:
+//! FromRequestParts<S>` whenever `Verifier: FromRef<S>`); a refused token becomes a
+//! [`crate::problem::ApiError`]: 401 with an RFC 6750 `WWW-Authenticate` challenge, or 403
+//! for a valid token that may not act.
 //!
 //! # Layout
 //! - `settings`: [`AuthSettings`], [`PublicKeySetting`], [`PublicKeyAlgorithm`].
 //! - `keys`: loading and checking the keys once (secret, PEMs, JWKS file); which keys may
 //!   verify a token.
 //! - `verifier`: [`Verifier`]: signature and registered claims, then the caller.
-//! - `caller`: [`Caller`], [`Actor`] and the claims they are read from.
+//! - `caller`: [`Caller`], [`Actor`], the role and scope names, and the claims they are read
+//!   from.
 //! - `extract`: the axum extractor.
 //! - `dev_token`: [`mint_dev_token`].
 //! - `error`: [`AuthError`] (per request), [`AuthConfigError`] (at startup).
@@ -31,14 +37,15 @@
 //! - **Registered claims**: `exp` is required; `nbf` is checked when present; both with
 //!   `leeway_seconds` (at most 300). `iss` and `aud` are required and checked only when `issuer` /
 //!   `audience` are configured; otherwise any (or none) is accepted. A `crit` header is
-//!   refused: this service understands no JWS extension.
+//!   refused: no taskstream service understands a JWS extension.
 //! - **Identity**: `sub` (required, non-empty) is the user. `scope` (space-separated) and
 //!   `scp` (array, or space-separated string) are merged into [`Caller::scopes`]; `roles`
-//!   (array of strings) into [`Caller::roles`].
+//!   (array of strings) into [`Caller::roles`]; [`Caller::is_admin`] checks for
+//!   [`ADMIN_ROLE`] (`admin`).
 //! - **Services** are recognised by the `sub` prefix `service:` (e.g.
 //!   `service:recurring-task`), not by a claim such as `token_use`: the identity is then
 //!   visible in every log and audit record, and no user id can look like one by accident of
-//!   a missing claim. A service token may only call the API *for a user*: it must carry the
+//!   a missing claim. A service token may only call an API *for a user*: it must carry the
 //!   scope [`ON_BEHALF_SCOPE`] (`tasks:write_on_behalf`) and name the user in the `act_for`
 //!   claim (a string: the user's `sub`). It then yields `Caller { user_id: <act_for>, actor:
 //!   Actor::Service(<sub>) }`. This borrows RFC 8693's idea of an actor distinct from the
@@ -63,7 +70,7 @@ mod settings;
 mod test_support;
 mod verifier;
 
-pub use caller::{Actor, Caller, ON_BEHALF_SCOPE, SERVICE_SUBJECT_PREFIX};
+pub use caller::{ADMIN_ROLE, Actor, Caller, ON_BEHALF_SCOPE, SERVICE_SUBJECT_PREFIX};
 pub use dev_token::mint_dev_token;
 pub use error::{AuthConfigError, AuthError};
 pub use settings::{AuthSettings, PublicKeyAlgorithm, PublicKeySetting};

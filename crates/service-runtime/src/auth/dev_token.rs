@@ -1,5 +1,5 @@
 //! Development tokens: HS256 tokens signed with the configured secret, for local runs and
-//! tests (`task-api token --sub alice`).
+//! tests (`task-api token --sub alice` prints one).
 
 use std::time::Duration;
 
