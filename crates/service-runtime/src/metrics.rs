@@ -15,6 +15,10 @@ pub const MESSAGES_FAILED: &str = "taskstream_consumer_messages_failed_total";
 pub const MESSAGES_DEAD_LETTERED: &str = "taskstream_consumer_messages_dead_lettered_total";
 /// Handler latency in seconds. Labels: `group`, `event_type`.
 pub const HANDLER_DURATION: &str = "taskstream_consumer_handler_duration_seconds";
+/// Duration of [`crate::consumer::Handler::handle_batch`] calls in seconds. Label: `group`.
+pub const BATCH_DURATION: &str = "taskstream_consumer_batch_duration_seconds";
+/// Messages per successful batch. Label: `group`.
+pub const BATCH_SIZE: &str = "taskstream_consumer_batch_size";
 /// Messages behind the partition's high watermark. Labels: `group`, `topic`, `partition`.
 pub const CONSUMER_LAG: &str = "taskstream_consumer_lag";
 /// Partitions currently paused because their handler is behind. Label: `group`.
@@ -31,6 +35,11 @@ pub fn recorder() -> PrometheusHandle {
                 .set_buckets_for_metric(
                     Matcher::Suffix("_seconds".into()),
                     &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+                )
+                .expect("bucket list is not empty")
+                .set_buckets_for_metric(
+                    Matcher::Full(BATCH_SIZE.into()),
+                    &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0],
                 )
                 .expect("bucket list is not empty");
             let recorder = builder.build_recorder();

@@ -199,8 +199,12 @@ pub struct ConsumerSettings {
     pub group_id: String,
     /// Dead-letter topic; `<group_id>.dlq` when empty.
     pub dead_letter_topic: String,
-    /// At most this many messages are handled at once (each partition handles one at a time).
+    /// At most this many handler calls run at once (each partition handles its messages in order).
     pub max_concurrency: usize,
+    /// Most messages of one partition handed to [`crate::consumer::Handler::handle_batch`] at
+    /// once. A batch is whatever is already waiting, so at low load batches are single
+    /// messages and latency does not grow. 1 (the default) hands over one message at a time.
+    pub max_batch: usize,
     /// A partition is paused when this many bytes of its messages wait to be handled, and
     /// resumed when half have been. Keep it several times `max.partition.fetch.bytes` (1 MiB):
     /// one fetch response must not trip it, or every batch is paused, dropped and re-fetched.
@@ -233,6 +237,7 @@ impl Default for ConsumerSettings {
             group_id: String::new(),
             dead_letter_topic: String::new(),
             max_concurrency: 16,
+            max_batch: 1,
             partition_buffer_bytes: 8 * 1024 * 1024,
             retry_initial_ms: 200,
             retry_max_ms: 30_000,

@@ -49,6 +49,25 @@ impl HandlerError {
 pub trait Handler: Send + Sync + 'static {
     /// Handles one message.
     fn handle(&self, message: &InboundMessage) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Handles consecutive messages of one partition together (for example in one database
+    /// transaction); called instead of [`Handler::handle`] when `consumer.max_batch` > 1 and
+    /// more than one message is waiting. All or nothing:
+    /// - `Ok`: every message is done; the last one's offset is stored.
+    /// - [`HandlerError::Transient`]: the whole batch is retried with backoff.
+    /// - [`HandlerError::Permanent`]: the runtime hands the same messages to [`Handler::handle`]
+    ///   one at a time, so only the bad ones are dead-lettered. Any effect of the failed batch
+    ///   call must therefore have been rolled back, or be idempotent (it always must be).
+    ///
+    /// The default handles them one by one.
+    fn handle_batch(&self, messages: &[InboundMessage]) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        async move {
+            for message in messages {
+                self.handle(message).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,10 @@
 //! - Order: each partition has one worker that handles its messages one at a time, so
 //!   messages with the same key are handled in order; partitions run concurrently, at most
 //!   `max_concurrency` handlers at once.
+//! - Batches (`max_batch` > 1): the messages already waiting in a partition's queue go to
+//!   [`Handler::handle_batch`] together; the last one's offset is stored when the batch
+//!   succeeds. A permanent failure falls back to one message at a time, so only the bad
+//!   message is dead-lettered.
 //! - Permanent failure ([`HandlerError::Permanent`]): the original record goes to the group's
 //!   dead-letter topic with headers naming the error and origin, then the worker moves on.
 //! - Transient failure ([`HandlerError::Transient`]): the same message is retried with

@@ -16,7 +16,10 @@ use crate::consumer::context::{Assignment, ConsumerCtx, TopicPartition, Worker};
 use crate::consumer::{Backoff, Handler, HandlerError, InboundMessage, dead_letter};
 use crate::health::Health;
 use crate::kafka::{OutboundRecord, Producer, RuntimeContext, client_config};
-use crate::metrics::{HANDLER_DURATION, MESSAGES_DEAD_LETTERED, MESSAGES_FAILED, MESSAGES_HANDLED, PAUSED_PARTITIONS};
+use crate::metrics::{
+    BATCH_DURATION, BATCH_SIZE, HANDLER_DURATION, MESSAGES_DEAD_LETTERED, MESSAGES_FAILED, MESSAGES_HANDLED,
+    PAUSED_PARTITIONS,
+};
 use crate::settings::{ConsumerSettings, KafkaSettings};
 
 type Kafka = StreamConsumer<ConsumerCtx>;
@@ -30,6 +33,8 @@ pub struct ConsumerRuntime<H: Handler> {
     wake_rx: mpsc::UnboundedReceiver<TopicPartition>,
     /// Bytes waiting per partition at which it is paused.
     buffer: usize,
+    /// Most messages per [`Handler::handle_batch`] call.
+    max_batch: usize,
     grace: Duration,
 }
 
@@ -115,6 +120,7 @@ impl<H: Handler> ConsumerRuntime<H> {
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
             wake_rx,
             buffer: settings.partition_buffer_bytes.max(1),
+            max_batch: settings.max_batch.max(1),
             grace: Duration::from_millis(settings.shutdown_grace_ms),
         })
     }
@@ -202,6 +208,7 @@ impl<H: Handler> ConsumerRuntime<H> {
             queued: queued.clone(),
             cancel: cancel.clone(),
             resume_at: self.buffer / 2,
+            max_batch: self.max_batch,
             condition: format!("partition {}/{}", tp.0, tp.1),
             tp,
         };
@@ -257,40 +264,117 @@ struct PartitionJob<H> {
     queued: Arc<AtomicUsize>,
     cancel: CancellationToken,
     resume_at: usize,
+    max_batch: usize,
     condition: String,
 }
 
 impl<H: Handler> PartitionJob<H> {
     async fn run(self, mut rx: mpsc::UnboundedReceiver<InboundMessage>) {
+        let mut batch = Vec::with_capacity(self.max_batch);
         loop {
-            let message = tokio::select! {
+            let first = tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => break,
                 message = rx.recv() => match message { Some(m) => m, None => break },
             };
+            // A batch is what is already waiting: no waiting for more, so latency never grows.
+            batch.push(first);
+            while batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(message) => batch.push(message),
+                    Err(_) => break,
+                }
+            }
             let permit = tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => break,
                 permit = self.shared.concurrency.acquire() => permit,
             };
-            let finished = self.process(&message).await;
+            let finished = match batch.as_slice() {
+                [message] => self.process(message).await && self.store(message),
+                messages => self.process_batch(messages).await,
+            };
             drop(permit);
-            let size = message.buffered_size();
+            let size: usize = batch.drain(..).map(|m| m.buffered_size()).sum();
             let before = self.queued.fetch_sub(size, Ordering::AcqRel);
             let remaining = before - size;
             if !finished {
-                break; // stopped while retrying: the offset stays unstored, the message comes back
-            }
-            // Fails harmlessly when the partition was revoked meanwhile: the new owner
-            // resumes from the last committed offset and handles this message again.
-            if let Err(error) = self.consumer.store_offset(&message.topic, message.partition, message.offset) {
-                tracing::debug!(error = %error, offset = message.offset, "offset not stored (partition revoked)");
+                break; // stopped while retrying: the offset stays unstored, the messages come back
             }
             if before > self.resume_at && remaining <= self.resume_at {
                 let _ = self.shared.wake.send(self.tp.clone());
             }
         }
         self.shared.health.clear(&self.condition);
+    }
+
+    /// Stores the offset after `message` for the next commit; always `true`.
+    fn store(&self, message: &InboundMessage) -> bool {
+        // Fails harmlessly when the partition was revoked meanwhile: the new owner resumes
+        // from the last committed offset and handles this message again.
+        if let Err(error) = self.consumer.store_offset(&message.topic, message.partition, message.offset) {
+            tracing::debug!(error = %error, offset = message.offset, "offset not stored (partition revoked)");
+        }
+        true
+    }
+
+    /// Handles consecutive messages with [`Handler::handle_batch`]: retried as a whole on a
+    /// transient failure; after a permanent one, each message goes through [`Self::process`]
+    /// so only the bad ones are dead-lettered. `false` when cancelled while retrying.
+    async fn process_batch(&self, messages: &[InboundMessage]) -> bool {
+        let shared = &self.shared;
+        let group = shared.group.clone();
+        let (first, last) = (messages[0].offset, messages[messages.len() - 1].offset);
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let started = Instant::now();
+            let result = shared.handler.handle_batch(messages).await;
+            metrics::histogram!(BATCH_DURATION, "group" => group.clone()).record(started.elapsed().as_secs_f64());
+            let error = match result {
+                Ok(()) => {
+                    metrics::histogram!(BATCH_SIZE, "group" => group.clone()).record(messages.len() as f64);
+                    for message in messages {
+                        let labels = [
+                            ("group", group.clone()),
+                            ("topic", message.topic.clone()),
+                            ("event_type", message.event_type_label()),
+                        ];
+                        metrics::counter!(MESSAGES_HANDLED, &labels).increment(1);
+                    }
+                    if attempt > 1 {
+                        shared.health.clear(&self.condition);
+                        tracing::info!(topic = %self.tp.0, partition = self.tp.1, first, last, attempts = attempt,
+                            "batch handled after retries");
+                    }
+                    return self.store(&messages[messages.len() - 1]);
+                }
+                Err(error) => error,
+            };
+            let reason = error.reason();
+            if let HandlerError::Permanent(_) = error {
+                tracing::info!(topic = %self.tp.0, partition = self.tp.1, first, last, error = %reason,
+                    "batch refused; handling its messages one at a time");
+                for message in messages {
+                    if !(self.process(message).await && self.store(message)) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            metrics::counter!(MESSAGES_FAILED, "group" => group.clone(), "topic" => self.tp.0.clone(),
+                "event_type" => "batch", "kind" => "transient")
+            .increment(1);
+            let delay = shared.backoff.delay(attempt, &mut rand::rng());
+            tracing::warn!(topic = %self.tp.0, partition = self.tp.1, first, last, attempt,
+                retry_in_ms = delay.as_millis() as u64, error = %reason, "transient batch failure; retrying");
+            shared
+                .health
+                .raise(&self.condition, format!("retrying offsets {first}..={last} (attempt {attempt}): {reason}"));
+            if !self.sleep(delay).await {
+                return false;
+            }
+        }
     }
 
     /// Handles one message until it succeeded or was dead-lettered (`true`), or until the

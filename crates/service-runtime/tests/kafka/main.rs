@@ -3,6 +3,7 @@
 //! The broker's address comes from `KAFKA_BOOTSTRAP_SERVERS` (default `127.0.0.1:9092`);
 //! `make test` starts the local broker first. Every test uses its own topics and groups.
 
+mod batches;
 mod broker_differences;
 mod consume;
 mod helpers;
