@@ -7,6 +7,8 @@
 //!   topic creation at start-up, and the client context that logs and measures.
 //! - [`consumer`]: the at-least-once consumer runtime: per-partition ordering, bounded
 //!   concurrency, retries with backoff, dead-lettering, offsets stored only after success.
+//! - [`database`]: PostgreSQL or SQLite by URL: pools, embedded migrations, SQL with typed
+//!   binds for either backend, which errors are transient.
 //! - [`health`]: readiness probes and conditions behind `/readyz`.
 //! - [`metrics`]: the Prometheus recorder and the names of the runtime's metrics.
 //! - [`http`]: the `/healthz`, `/readyz`, `/metrics` router and a graceful server.
@@ -20,6 +22,7 @@
 
 pub mod auth;
 pub mod consumer;
+pub mod database;
 pub mod health;
 pub mod http;
 pub mod kafka;

@@ -145,3 +145,20 @@ pub fn record_count(kafka: &crate::settings::KafkaSettings, topic: &str) -> Resu
     }
     Ok(total)
 }
+
+/// A fresh, empty PostgreSQL database on the server of `admin_url` (a URL whose database may
+/// create others, e.g. `postgres://postgres@127.0.0.1:5432/postgres`), named `<prefix>_<uuid>`;
+/// returns its URL. Tests get one each, so they never see each other's rows.
+pub async fn fresh_postgres_database(admin_url: &str, prefix: &str) -> Result<String, sqlx::Error> {
+    use sqlx::Connection as _;
+    let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(sqlx::Error::Configuration(format!("{prefix:?} is not a plain database name prefix").into()));
+    }
+    let mut admin = sqlx::PgConnection::connect(admin_url).await?;
+    // The name was just checked to be letters, digits and underscores.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
+    let (server, _) =
+        admin_url.rsplit_once('/').ok_or_else(|| sqlx::Error::Configuration("no database in the URL".into()))?;
+    Ok(format!("{server}/{name}"))
+}

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-/// Where the tasks database is. The URL's scheme picks the backend: `postgres://` or
+/// Where a service's database is. The URL's scheme picks the backend: `postgres://` or
 /// `postgresql://` for PostgreSQL, `sqlite:` for SQLite (a file, created with its
 /// directories when missing; `sqlite::memory:` for a throwaway in-memory database).
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -34,7 +34,7 @@ impl fmt::Debug for DatabaseSettings {
 }
 
 /// The URL with the password (if any) replaced by `***`.
-pub(crate) fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
     let rest = &url[scheme_end..];
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());

@@ -1,6 +1,7 @@
 //! Backend-neutral SQL: statement text with `$n` placeholders (PostgreSQL's; SQLite accepts
 //! them too) plus typed arguments, bound the way each backend stores the type. Instants are
-//! `timestamptz` in PostgreSQL and INTEGER microseconds since the epoch in SQLite.
+//! `timestamptz` in PostgreSQL and INTEGER microseconds since the epoch in SQLite; UUIDs are
+//! `uuid` and 16-byte BLOBs.
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgArguments;
@@ -9,50 +10,64 @@ use sqlx::sqlite::SqliteArguments;
 use sqlx::{AssertSqlSafe, Postgres, Sqlite};
 use uuid::Uuid;
 
-use super::StorageError;
-use super::store::Backend;
+use super::Backend;
 
 /// One bind argument.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Arg {
+pub enum Arg {
+    /// TEXT.
     Text(String),
+    /// TEXT or NULL.
     OptText(Option<String>),
+    /// BIGINT / INTEGER.
     Int(i64),
+    /// BIGINT / INTEGER or NULL.
+    OptInt(Option<i64>),
+    /// `uuid` in PostgreSQL, a 16-byte BLOB in SQLite (ordered like PostgreSQL's).
     Uuid(Uuid),
+    /// A UUID or NULL.
     OptUuid(Option<Uuid>),
+    /// An instant: `timestamptz` in PostgreSQL, INTEGER microseconds in SQLite.
     Time(DateTime<Utc>),
+    /// An instant or NULL.
     OptTime(Option<DateTime<Utc>>),
+    /// BYTEA / BLOB.
     Bytes(Vec<u8>),
+    /// A Boolean: `boolean` in PostgreSQL, INTEGER 0/1 in SQLite.
+    Bool(bool),
     /// JSON: `jsonb` in PostgreSQL, TEXT in SQLite.
     Json(serde_json::Value),
 }
 
 /// A statement being built: text and arguments, numbered as they are added.
+///
+/// The text is handed to sqlx as safe SQL ([`AssertSqlSafe`]): only ever [`Sql::push`] fixed
+/// fragments written in the source, and bind every value.
 #[derive(Debug)]
-pub(super) struct Sql {
+pub struct Sql {
     backend: Backend,
     text: String,
     args: Vec<Arg>,
 }
 
 impl Sql {
-    pub(super) fn new(backend: Backend, text: &str) -> Self {
+    pub fn new(backend: Backend, text: &str) -> Self {
         Self { backend, text: text.to_owned(), args: Vec::new() }
     }
 
-    pub(super) fn backend(&self) -> Backend {
+    pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// Appends SQL text. Only ever fixed text from this module tree: values go through
+    /// Appends SQL text. Only ever fixed text written in the source: values go through
     /// [`Sql::bind`].
-    pub(super) fn push(&mut self, text: &str) -> &mut Self {
+    pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
     }
 
     /// Appends a placeholder for `arg`.
-    pub(super) fn bind(&mut self, arg: Arg) -> &mut Self {
+    pub fn bind(&mut self, arg: Arg) -> &mut Self {
         self.args.push(arg);
         self.text.push('$');
         self.text.push_str(&self.args.len().to_string());
@@ -60,7 +75,7 @@ impl Sql {
     }
 
     /// Appends `(p1, p2, …)` for the arguments.
-    pub(super) fn bind_list(&mut self, args: impl IntoIterator<Item = Arg>) -> &mut Self {
+    pub fn bind_list(&mut self, args: impl IntoIterator<Item = Arg>) -> &mut Self {
         self.push("(");
         for (i, arg) in args.into_iter().enumerate() {
             if i > 0 {
@@ -72,23 +87,22 @@ impl Sql {
     }
 
     /// The statement text so far.
-    #[cfg(test)]
-    pub(super) fn text(&self) -> &str {
+    pub fn text(&self) -> &str {
         &self.text
     }
 
-    pub(super) fn into_postgres(self) -> Query<'static, Postgres, PgArguments> {
+    pub fn into_postgres(self) -> Query<'static, Postgres, PgArguments> {
         // The text is assembled from fixed fragments only (see `push`); every value is bound.
         postgres(AssertSqlSafe(self.text), self.args)
     }
 
-    pub(super) fn into_sqlite(self) -> Query<'static, Sqlite, SqliteArguments> {
+    pub fn into_sqlite(self) -> Query<'static, Sqlite, SqliteArguments> {
         sqlite(AssertSqlSafe(self.text), self.args)
     }
 }
 
 /// A PostgreSQL query with `args` bound.
-pub(super) fn postgres(
+pub fn postgres(
     text: impl sqlx::SqlSafeStr,
     args: impl IntoIterator<Item = Arg>,
 ) -> Query<'static, Postgres, PgArguments> {
@@ -96,6 +110,8 @@ pub(super) fn postgres(
         Arg::Text(v) => q.bind(v),
         Arg::OptText(v) => q.bind(v),
         Arg::Int(v) => q.bind(v),
+        Arg::OptInt(v) => q.bind(v),
+        Arg::Bool(v) => q.bind(v),
         Arg::Uuid(v) => q.bind(v),
         Arg::OptUuid(v) => q.bind(v),
         Arg::Time(v) => q.bind(v),
@@ -106,7 +122,7 @@ pub(super) fn postgres(
 }
 
 /// A SQLite query with `args` bound.
-pub(super) fn sqlite(
+pub fn sqlite(
     text: impl sqlx::SqlSafeStr,
     args: impl IntoIterator<Item = Arg>,
 ) -> Query<'static, Sqlite, SqliteArguments> {
@@ -114,6 +130,8 @@ pub(super) fn sqlite(
         Arg::Text(v) => q.bind(v),
         Arg::OptText(v) => q.bind(v),
         Arg::Int(v) => q.bind(v),
+        Arg::OptInt(v) => q.bind(v),
+        Arg::Bool(v) => q.bind(v),
         Arg::Uuid(v) => q.bind(v),
         Arg::OptUuid(v) => q.bind(v),
         Arg::Time(v) => q.bind(micros(v)),
@@ -124,12 +142,16 @@ pub(super) fn sqlite(
 }
 
 /// An instant as SQLite stores it: microseconds since the Unix epoch.
-pub(super) fn micros(t: DateTime<Utc>) -> i64 {
+pub fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
 
 /// The instant SQLite stored as microseconds.
-pub(super) fn from_micros(micros: i64) -> Result<DateTime<Utc>, StorageError> {
-    DateTime::from_timestamp_micros(micros)
-        .ok_or_else(|| StorageError::Corrupt(format!("{micros} µs is not a representable instant")))
+pub fn from_micros(micros: i64) -> Result<DateTime<Utc>, InvalidInstant> {
+    DateTime::from_timestamp_micros(micros).ok_or(InvalidInstant(micros))
 }
+
+/// A stored microsecond count that is no representable instant (a corrupt row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0} µs is not a representable instant")]
+pub struct InvalidInstant(pub i64);

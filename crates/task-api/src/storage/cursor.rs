@@ -12,8 +12,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::list::{SortField, SortKey};
-use super::sql::Arg;
 use crate::domain::Task;
+use service_runtime::database::Arg;
 
 /// Longest encoded cursor accepted: far above what a 200-character title needs.
 const MAX_ENCODED_LEN: usize = 4096;

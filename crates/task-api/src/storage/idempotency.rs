@@ -5,8 +5,9 @@ use chrono::{DateTime, SubsecRound as _, Utc};
 use sqlx::Row as _;
 
 use super::StorageError;
-use super::sql::{Arg, Sql, from_micros};
-use super::tx::{Inner, Tx};
+use super::tx::Tx;
+use service_runtime::database::Tx as Inner;
+use service_runtime::database::{Arg, Sql, from_micros};
 
 /// A stored response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +34,8 @@ impl Tx {
         let args = [Arg::Text(owner.to_owned()), Arg::Text(key.to_owned())];
         match &mut self.inner {
             Inner::Postgres(tx) => {
-                let Some(row) = super::sql::postgres(SELECT, args).fetch_optional(&mut **tx).await? else {
+                let Some(row) = service_runtime::database::postgres(SELECT, args).fetch_optional(&mut **tx).await?
+                else {
                     return Ok(None);
                 };
                 let status: i32 = row.try_get("status")?;
@@ -46,7 +48,7 @@ impl Tx {
                 }))
             }
             Inner::Sqlite(tx) => {
-                let Some(row) = super::sql::sqlite(SELECT, args).fetch_optional(&mut **tx).await? else {
+                let Some(row) = service_runtime::database::sqlite(SELECT, args).fetch_optional(&mut **tx).await? else {
                     return Ok(None);
                 };
                 let status: i64 = row.try_get("status")?;

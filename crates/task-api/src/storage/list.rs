@@ -13,9 +13,9 @@ use event_schema::{Priority, TaskStatus};
 use uuid::Uuid;
 
 use super::cursor::{Cursor, KeyValue};
-use super::sql::{Arg, Sql};
-use super::store::Backend;
 use crate::domain::Task;
+use service_runtime::database::Backend;
+use service_runtime::database::{Arg, Sql};
 
 /// Largest page.
 pub const MAX_LIMIT: u32 = 200;

@@ -6,17 +6,18 @@
 //! (`migrations/postgres`, `migrations/sqlite`), run by [`Store::connect`].
 //!
 //! # Layout
-//! - `settings`: [`DatabaseSettings`].
+//! - [`DatabaseSettings`] and [`Backend`] are `service_runtime::database`'s (shared by every
+//!   service with a database).
 //! - `error`: [`StorageError`] (transient, conflict, corrupt, invalid cursor, other).
-//! - `store`: [`Store`], [`Backend`]: connect and migrate, `get`, `list`, `begin`.
+//! - `store`: [`Store`]: connect and migrate, `get`, `list`, `begin`.
 //! - `tx`: [`Tx`]: `get_for_update`, task writes, commit and rollback.
 //! - `list`: [`ListQuery`], [`SortKey`], [`Page`] and the keyset-paginated SELECT.
 //! - `cursor`: [`Cursor`], [`CursorError`].
 //! - `idempotency`: [`StoredResponse`], `Tx::idempotency_get` / `idempotency_put`.
 //! - `outbox`: [`NewOutboxEvent`], [`OutboxRow`], [`OutboxStats`], `Tx::enqueue` and the
 //!   relay's reads and writes.
-//! - `sql`, `rows`, `migrations`: statements with typed binds for either backend, row
-//!   decoding, the embedded migrations.
+//! - `rows`, `migrations`: row decoding, the embedded migrations (statements are built with
+//!   `service_runtime::database::Sql`).
 //!
 //! # Decisions
 //! - **Schema**: a task's whole state is its `snapshot` (the contract's `TaskSnapshot`,
@@ -47,8 +48,6 @@ mod list;
 mod migrations;
 mod outbox;
 mod rows;
-mod settings;
-mod sql;
 mod store;
 mod tx;
 
@@ -57,6 +56,6 @@ pub use error::StorageError;
 pub use idempotency::StoredResponse;
 pub use list::{ListQuery, MAX_LIMIT, Page, SortField, SortKey, TagsMatch};
 pub use outbox::{NewOutboxEvent, OUTBOX_CHANNEL, OutboxRow, OutboxStats};
-pub use settings::DatabaseSettings;
-pub use store::{Backend, Store};
+pub use service_runtime::database::{Backend, DatabaseSettings};
+pub use store::Store;
 pub use tx::Tx;

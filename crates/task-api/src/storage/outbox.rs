@@ -11,10 +11,10 @@ use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::rows::{headers_from_json, headers_to_json};
-use super::sql::{Arg, Sql, from_micros};
-use super::store::{Backend, Pool};
 use super::tx::Tx;
 use super::{StorageError, Store};
+use service_runtime::database::{Arg, Sql, from_micros};
+use service_runtime::database::{Backend, Pool};
 
 /// The PostgreSQL notification channel [`Tx::enqueue`] notifies (with an empty payload) when
 /// it commits; the relay LISTENs on it.

@@ -1,47 +1,18 @@
 //! [`Store`]: the connection pool of either backend, connecting (and migrating), reads
 //! outside a transaction, and [`Store::begin`].
 
-use std::str::FromStr as _;
-use std::time::Duration;
-
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use service_runtime::database::{Arg, Backend, DatabaseSettings, Pool, Sql, redact};
 use uuid::Uuid;
 
 use super::list::{self, ListQuery, MAX_LIMIT, Page};
-use super::settings::redact;
-use super::sql::{Arg, Sql};
 use super::tx::Tx;
-use super::{Cursor, DatabaseSettings, StorageError, migrations, rows};
+use super::{Cursor, StorageError, migrations, rows};
 use crate::domain::Task;
-
-/// How long a request waits for a pooled connection before giving up (503): long enough to
-/// ride out a burst, short enough that clients are not left hanging.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How long SQLite waits for another connection's write lock before reporting busy.
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Which database a [`Store`] talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Backend {
-    /// PostgreSQL (production, tests).
-    Postgres,
-    /// SQLite (the embedded default of `make run`).
-    Sqlite,
-}
 
 /// The tasks database. Cheap to clone (a pool handle).
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(super) pool: Pool,
-}
-
-#[derive(Debug, Clone)]
-pub(super) enum Pool {
-    Postgres(PgPool),
-    Sqlite(SqlitePool),
 }
 
 impl Store {
@@ -52,45 +23,22 @@ impl Store {
     /// a 5 s busy timeout; the file and its directories are created when missing.
     #[tracing::instrument(skip_all, fields(url = %redact(&settings.url)), err(level = "debug"))]
     pub async fn connect(settings: &DatabaseSettings) -> Result<Self, StorageError> {
-        let url = settings.url.trim();
-        let max_connections = settings.max_connections.max(1);
-        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url).map_err(StorageError::Other)?;
-            let pool = PgPoolOptions::new()
-                .max_connections(max_connections)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect_with(options)
-                .await?;
-            migrations::postgres().run(&pool).await.map_err(sqlx::Error::from)?;
-            Self { pool: Pool::Postgres(pool) }
-        } else if url.starts_with("sqlite:") {
-            let pool = sqlite_pool(url, max_connections).await?;
-            migrations::sqlite().run(&pool).await.map_err(sqlx::Error::from)?;
-            Self { pool: Pool::Sqlite(pool) }
-        } else {
-            let message = format!("unsupported database URL {}: use postgres:// or sqlite:", redact(url));
-            return Err(StorageError::Other(sqlx::Error::Configuration(message.into())));
-        };
-        Ok(store)
+        Ok(Self { pool: Pool::connect(settings, &migrations::MIGRATIONS).await? })
     }
 
     /// The backend.
     pub fn backend(&self) -> Backend {
-        match self.pool {
-            Pool::Postgres(_) => Backend::Postgres,
-            Pool::Sqlite(_) => Backend::Sqlite,
-        }
+        self.pool.backend()
     }
 
     /// Checks that the database answers (the readiness probe).
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn ping(&self) -> Result<(), StorageError> {
-        let sql = Sql::new(self.backend(), "SELECT 1");
-        self.execute(sql).await.map(drop)
+        Ok(self.pool.ping().await?)
     }
 
     /// The PostgreSQL pool (for LISTEN/NOTIFY); `None` on SQLite.
-    pub fn pg_pool(&self) -> Option<&PgPool> {
+    pub fn pg_pool(&self) -> Option<&sqlx::PgPool> {
         match &self.pool {
             Pool::Postgres(pool) => Some(pool),
             Pool::Sqlite(_) => None,
@@ -130,10 +78,7 @@ impl Store {
     /// queue up here instead of failing with SQLITE_BUSY halfway through.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn begin(&self) -> Result<Tx, StorageError> {
-        Ok(match &self.pool {
-            Pool::Postgres(pool) => Tx::postgres(pool.begin().await?),
-            Pool::Sqlite(pool) => Tx::sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-        })
+        Ok(Tx::new(self.pool.begin().await?))
     }
 
     /// Deletes stored idempotent responses created before `created_before`; returns how many.
@@ -146,10 +91,7 @@ impl Store {
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
-        match &self.pool {
-            Pool::Postgres(pool) => pool.close().await,
-            Pool::Sqlite(pool) => pool.close().await,
-        }
+        self.pool.close().await
     }
 
     pub(super) async fn fetch_tasks(&self, sql: Sql) -> Result<Vec<Task>, StorageError> {
@@ -161,44 +103,6 @@ impl Store {
 
     /// Runs a statement; returns the rows affected.
     pub(super) async fn execute(&self, sql: Sql) -> Result<u64, StorageError> {
-        Ok(match &self.pool {
-            Pool::Postgres(pool) => sql.into_postgres().execute(pool).await?.rows_affected(),
-            Pool::Sqlite(pool) => sql.into_sqlite().execute(pool).await?.rows_affected(),
-        })
+        Ok(self.pool.execute(sql).await?)
     }
-}
-
-async fn sqlite_pool(url: &str, max_connections: u32) -> Result<SqlitePool, StorageError> {
-    let options = SqliteConnectOptions::from_str(url)
-        .map_err(StorageError::Other)?
-        .create_if_missing(true)
-        .foreign_keys(true)
-        .busy_timeout(SQLITE_BUSY_TIMEOUT);
-    // An in-memory database lives as long as a connection to it: keep exactly one, forever.
-    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-    if in_memory {
-        return Ok(SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await?);
-    }
-    if let Some(dir) = options.get_filename().parent()
-        && !dir.as_os_str().is_empty()
-    {
-        // Once, at start-up: blocking the runtime for a mkdir is harmless here.
-        std::fs::create_dir_all(dir).map_err(|e| StorageError::Other(sqlx::Error::Io(e)))?;
-    }
-    // WAL: readers see the last commit while a writer works. NORMAL synchronous is durable
-    // against a crash of the process (a power loss may lose the last commits), the usual
-    // choice with WAL.
-    let options = options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal);
-    Ok(SqlitePoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await?)
 }

@@ -2,12 +2,10 @@
 //!
 //! Dropping a `Tx` without [`Tx::commit`] rolls it back.
 
-use sqlx::{Postgres, Sqlite, Transaction};
+use service_runtime::database::{Arg, Backend, Sql, Tx as Inner};
 use uuid::Uuid;
 
 use super::list::{fold, priority_rank, status_name};
-use super::sql::{Arg, Sql};
-use super::store::Backend;
 use super::{StorageError, rows};
 use crate::domain::Task;
 
@@ -17,27 +15,14 @@ pub struct Tx {
     pub(super) inner: Inner,
 }
 
-#[derive(Debug)]
-pub(super) enum Inner {
-    Postgres(Transaction<'static, Postgres>),
-    Sqlite(Transaction<'static, Sqlite>),
-}
-
 impl Tx {
-    pub(super) fn postgres(tx: Transaction<'static, Postgres>) -> Self {
-        Self { inner: Inner::Postgres(tx) }
-    }
-
-    pub(super) fn sqlite(tx: Transaction<'static, Sqlite>) -> Self {
-        Self { inner: Inner::Sqlite(tx) }
+    pub(super) fn new(inner: Inner) -> Self {
+        Self { inner }
     }
 
     /// The backend.
     pub fn backend(&self) -> Backend {
-        match self.inner {
-            Inner::Postgres(_) => Backend::Postgres,
-            Inner::Sqlite(_) => Backend::Sqlite,
-        }
+        self.inner.backend()
     }
 
     /// The owner's task `id`, locked until the transaction ends: a concurrent
