@@ -1,6 +1,7 @@
 //! Support for tests that need a broker of their own (to stop it, or to secure it): starts a
 //! `nisshi` process on a free port over its own storage directory. `NISSHI_BIN` names the
-//! binary; `~/.cargo/bin/nisshi` (as `make broker` installs it) otherwise.
+//! binary; `~/.cargo/bin/nisshi` (as `make broker` installs it) otherwise. Also: reading a
+//! topic back, counting its records, and a fresh PostgreSQL database per test.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

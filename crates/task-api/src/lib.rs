@@ -48,6 +48,10 @@ pub const SERVICE: &str = "task-api";
 /// Built-in defaults, beneath `config/*.yaml` and the environment.
 const DEFAULTS: &[(&str, &str)] = &[];
 
+/// How long start-up waits for an unreachable database before giving up (Kubernetes then
+/// restarts the pod).
+const DATABASE_PATIENCE: Duration = Duration::from_secs(60);
+
 /// task-api's own sections of the settings.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -100,7 +104,9 @@ impl Application {
     /// unreachable, for up to `database.connect_timeout`) and creates the Kafka clients.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let verifier = Verifier::new(&settings.app.auth).context("while loading the token verification keys")?;
-        let store = connect(&settings.app.database).await?;
+        let store = Store::connect_patiently(&settings.app.database, DATABASE_PATIENCE)
+            .await
+            .context("while connecting to the tasks database")?;
         let topics = Topics {
             task_events: settings.base.topics.task_events.name.clone(),
             reminders: settings.base.topics.reminders.name.clone(),
@@ -141,23 +147,5 @@ impl Application {
         relay.await.context("the outbox relay panicked")?;
         store.close().await;
         served
-    }
-}
-
-/// Connects, retrying with backoff while the database is unreachable (a database that starts
-/// after the service is normal on Kubernetes), for at most a minute.
-async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Store> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let mut delay = Duration::from_millis(200);
-    loop {
-        match Store::connect(settings).await {
-            Ok(store) => return Ok(store),
-            Err(error) if error.is_transient() && tokio::time::Instant::now() < deadline => {
-                tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "database unavailable; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-            Err(error) => return Err(error).context("while connecting to the tasks database"),
-        }
     }
 }

@@ -1,6 +1,8 @@
 //! [`Store`]: the connection pool of either backend, connecting (and migrating), reads
 //! outside a transaction, and [`Store::begin`].
 
+use std::time::Duration;
+
 use service_runtime::database::{Arg, Backend, DatabaseSettings, Pool, Sql, redact};
 use uuid::Uuid;
 
@@ -24,6 +26,12 @@ impl Store {
     #[tracing::instrument(skip_all, fields(url = %redact(&settings.url)), err(level = "debug"))]
     pub async fn connect(settings: &DatabaseSettings) -> Result<Self, StorageError> {
         Ok(Self { pool: Pool::connect(settings, &migrations::MIGRATIONS).await? })
+    }
+
+    /// [`Store::connect`], retrying with backoff while the database is unreachable, for at most
+    /// `patience` (see [`Pool::connect_patiently`]).
+    pub async fn connect_patiently(settings: &DatabaseSettings, patience: Duration) -> Result<Self, StorageError> {
+        Ok(Self { pool: Pool::connect_patiently(settings, &migrations::MIGRATIONS, patience).await? })
     }
 
     /// The backend.

@@ -29,17 +29,9 @@ pub(crate) fn unique(prefix: &str) -> String {
 
 /// A fresh, empty PostgreSQL database; its URL.
 pub(crate) async fn fresh_database() -> String {
-    use sqlx::Connection as _;
-    let name = unique("task_api_test");
-    let mut admin = sqlx::PgConnection::connect(&admin_url()).await.expect("PostgreSQL on DATABASE_URL");
-    // The name is generated here (a UUID), never user input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
+    service_runtime::testing::fresh_postgres_database(&admin_url(), "task_api_test")
         .await
-        .expect("create database");
-    let base = admin_url();
-    let (prefix, _) = base.rsplit_once('/').expect("database url has a path");
-    format!("{prefix}/{name}")
+        .expect("PostgreSQL on DATABASE_URL")
 }
 
 pub(crate) fn auth_settings() -> AuthSettings {

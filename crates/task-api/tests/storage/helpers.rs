@@ -37,19 +37,6 @@ pub(crate) fn admin_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
-/// `url` with its database name replaced by `database` (query parameters kept).
-pub(crate) fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
-    let mut out = format!("{}/{database}", &base[..path_start]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
-}
-
 /// Runs `test` against a store on a new PostgreSQL database, dropped afterwards (also when
 /// the test fails).
 pub(crate) async fn on_postgres<F, Fut>(test: F)
@@ -58,13 +45,11 @@ where
     Fut: Future<Output = ()>,
 {
     let admin_url = admin_url();
-    let name = format!("test_{}", Uuid::now_v7().simple());
+    let url =
+        service_runtime::testing::fresh_postgres_database(&admin_url, "test").await.expect("create the test database");
+    let name = url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default().to_owned();
     let mut admin = PgConnection::connect(&admin_url).await.expect("connect to the PostgreSQL test server");
-    sqlx::query(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-        .execute(&mut admin)
-        .await
-        .expect("create the test database");
-    let settings = DatabaseSettings { url: with_database(&admin_url, &name), max_connections: 10 };
+    let settings = DatabaseSettings { url, max_connections: 10 };
     let store = Store::connect(&settings).await.expect("connect the store");
     assert_eq!(store.backend(), Backend::Postgres);
 
