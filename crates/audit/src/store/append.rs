@@ -84,8 +84,8 @@ async fn lock_heads(tx: &mut Tx, users: &BTreeSet<&str>) -> Result<Vec<Head>, sq
         select.push(" FOR UPDATE");
     }
     match tx {
-        Tx::Postgres(t) => select.into_postgres().fetch_all(&mut **t).await?.iter().map(rows::head_from_pg).collect(),
-        Tx::Sqlite(t) => select.into_sqlite().fetch_all(&mut **t).await?.iter().map(rows::head_from_sqlite).collect(),
+        Tx::Postgres(t) => select.into_postgres().fetch_all(&mut **t).await?.iter().map(rows::head).collect(),
+        Tx::Sqlite(t) => select.into_sqlite().fetch_all(&mut **t).await?.iter().map(rows::head).collect(),
     }
 }
 

@@ -179,8 +179,8 @@ fn select(store: &AuditStore, query: &AuditQuery, limit: u32) -> Sql {
 
 pub(super) async fn fetch(pool: &Pool, sql: Sql) -> Result<Vec<StoredEntry>, sqlx::Error> {
     match pool {
-        Pool::Postgres(p) => sql.into_postgres().fetch_all(p).await?.iter().map(rows::entry_from_pg).collect(),
-        Pool::Sqlite(p) => sql.into_sqlite().fetch_all(p).await?.iter().map(rows::entry_from_sqlite).collect(),
+        Pool::Postgres(p) => sql.into_postgres().fetch_all(p).await?.iter().map(rows::entry).collect(),
+        Pool::Sqlite(p) => sql.into_sqlite().fetch_all(p).await?.iter().map(rows::entry).collect(),
     }
 }
 

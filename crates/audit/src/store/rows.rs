@@ -31,11 +31,42 @@ fn changes(text: Option<String>) -> Result<Option<Vec<Change>>, sqlx::Error> {
     text.map(|t| serde_json::from_str(&t).map_err(|e| sqlx::Error::Decode(Box::new(e)))).transpose()
 }
 
-fn instant(micros: i64) -> Result<DateTime<Utc>, sqlx::Error> {
-    from_micros(micros).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+/// What differs between the backends' rows: how instants are stored.
+pub(super) trait AuditRow: sqlx::Row {
+    /// The instant in `column`, or `None` when it is NULL.
+    fn instant(&self, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error>;
+
+    /// The instant in `column`, which must not be NULL.
+    fn required_instant(&self, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+        self.instant(column)?.ok_or_else(|| sqlx::Error::Decode(format!("{column} is NULL").into()))
+    }
 }
 
-pub(super) fn entry_from_pg(row: &PgRow) -> Result<StoredEntry, sqlx::Error> {
+impl AuditRow for PgRow {
+    fn instant(&self, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        self.try_get(column)
+    }
+}
+
+impl AuditRow for SqliteRow {
+    fn instant(&self, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        let micros: Option<i64> = self.try_get(column)?;
+        micros.map(|m| from_micros(m).map_err(|e| sqlx::Error::Decode(Box::new(e)))).transpose()
+    }
+}
+
+/// An `audit_events` row of either backend.
+pub(super) fn entry<R>(row: &R) -> Result<StoredEntry, sqlx::Error>
+where
+    R: AuditRow,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> uuid::Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     let event = NewEntry {
         event_id: row.try_get("event_id")?,
         event_type: row.try_get("event_type")?,
@@ -43,7 +74,7 @@ pub(super) fn entry_from_pg(row: &PgRow) -> Result<StoredEntry, sqlx::Error> {
         subject: row.try_get("subject")?,
         user_id: row.try_get("user_id")?,
         actor: row.try_get("actor")?,
-        occurred_at: row.try_get("occurred_at")?,
+        occurred_at: row.required_instant("occurred_at")?,
         source: SourcePosition {
             topic: row.try_get("source_topic")?,
             partition: row.try_get("source_partition")?,
@@ -55,7 +86,7 @@ pub(super) fn entry_from_pg(row: &PgRow) -> Result<StoredEntry, sqlx::Error> {
     };
     let entry = Entry {
         event,
-        recorded_at: row.try_get("recorded_at")?,
+        recorded_at: row.required_instant("recorded_at")?,
         link: ChainLink {
             seq: row.try_get("chain_seq")?,
             prev_hash: row.try_get("prev_hash")?,
@@ -65,50 +96,18 @@ pub(super) fn entry_from_pg(row: &PgRow) -> Result<StoredEntry, sqlx::Error> {
     Ok(StoredEntry { id: row.try_get("id")?, entry })
 }
 
-pub(super) fn entry_from_sqlite(row: &SqliteRow) -> Result<StoredEntry, sqlx::Error> {
-    let event = NewEntry {
-        event_id: row.try_get("event_id")?,
-        event_type: row.try_get("event_type")?,
-        known_type: row.try_get("known_type")?,
-        subject: row.try_get("subject")?,
-        user_id: row.try_get("user_id")?,
-        actor: row.try_get("actor")?,
-        occurred_at: instant(row.try_get("occurred_at")?)?,
-        source: SourcePosition {
-            topic: row.try_get("source_topic")?,
-            partition: row.try_get("source_partition")?,
-            offset: row.try_get("source_offset")?,
-        },
-        correlation_id: row.try_get("correlation_id")?,
-        payload: row.try_get("payload")?,
-        changes: changes(row.try_get("changes")?)?,
-    };
-    let entry = Entry {
-        event,
-        recorded_at: instant(row.try_get("recorded_at")?)?,
-        link: ChainLink {
-            seq: row.try_get("chain_seq")?,
-            prev_hash: row.try_get("prev_hash")?,
-            hash: row.try_get("hash")?,
-        },
-    };
-    Ok(StoredEntry { id: row.try_get("id")?, entry })
-}
-
-pub(super) fn head_from_pg(row: &PgRow) -> Result<Head, sqlx::Error> {
+/// An `audit_chain_heads` row of either backend.
+pub(super) fn head<R>(row: &R) -> Result<Head, sqlx::Error>
+where
+    R: AuditRow,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     Ok(Head {
         user_id: row.try_get("user_id")?,
         last: ChainPoint { seq: row.try_get("last_seq")?, hash: row.try_get("last_hash")? },
-        last_recorded_at: row.try_get("last_recorded_at")?,
-        anchor: ChainPoint { seq: row.try_get("anchor_seq")?, hash: row.try_get("anchor_hash")? },
-    })
-}
-
-pub(super) fn head_from_sqlite(row: &SqliteRow) -> Result<Head, sqlx::Error> {
-    Ok(Head {
-        user_id: row.try_get("user_id")?,
-        last: ChainPoint { seq: row.try_get("last_seq")?, hash: row.try_get("last_hash")? },
-        last_recorded_at: row.try_get::<Option<i64>, _>("last_recorded_at")?.map(instant).transpose()?,
+        last_recorded_at: row.instant("last_recorded_at")?,
         anchor: ChainPoint { seq: row.try_get("anchor_seq")?, hash: row.try_get("anchor_hash")? },
     })
 }

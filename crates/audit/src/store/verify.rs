@@ -102,7 +102,7 @@ impl AuditStore {
 
 async fn heads(pool: &Pool, sql: Sql) -> Result<Vec<Head>, sqlx::Error> {
     match pool {
-        Pool::Postgres(p) => sql.into_postgres().fetch_all(p).await?.iter().map(rows::head_from_pg).collect(),
-        Pool::Sqlite(p) => sql.into_sqlite().fetch_all(p).await?.iter().map(rows::head_from_sqlite).collect(),
+        Pool::Postgres(p) => sql.into_postgres().fetch_all(p).await?.iter().map(rows::head).collect(),
+        Pool::Sqlite(p) => sql.into_sqlite().fetch_all(p).await?.iter().map(rows::head).collect(),
     }
 }

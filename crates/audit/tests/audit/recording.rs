@@ -73,23 +73,32 @@ async fn a_task_lifecycle_made_through_task_api_is_recorded_once_each_in_order_w
     audit.shutdown().await;
 }
 
-/// Commits offset 0 for every partition of `topics` in `group` (the group must have no members),
-/// as `kafka-consumer-groups --reset-offsets --to-earliest` does.
-async fn reset_offsets_to_beginning(group: &str, topics: &Topics) {
-    let group = group.to_owned();
-    let topics = topics.clone();
-    tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = service_runtime::kafka::client_config(&kafka(), "offset-reset")
-            .expect("config")
-            .set("group.id", &group)
-            .create()
-            .expect("consumer");
-        let mut tpl = TopicPartitionList::new();
-        for (topic, partitions) in [(&topics.task_events, 3), (&topics.reminders, 1)] {
-            for partition in 0..partitions {
-                tpl.add_partition_offset(topic, partition, Offset::Offset(0)).expect("offset");
+/// A consumer of `group` that never joins it (it only reads and commits offsets), and the
+/// partitions of `topics` (with `offset` when given).
+fn group_client(group: &str, topics: &Topics, offset: Option<Offset>) -> (BaseConsumer, TopicPartitionList) {
+    let consumer: BaseConsumer = service_runtime::kafka::client_config(&kafka(), "offset-tool")
+        .expect("config")
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for (topic, partitions) in [(&topics.task_events, 3), (&topics.reminders, 1)] {
+        for partition in 0..partitions {
+            match offset {
+                Some(offset) => tpl.add_partition_offset(topic, partition, offset).expect("offset"),
+                None => drop(tpl.add_partition(topic, partition)),
             }
         }
+    }
+    (consumer, tpl)
+}
+
+/// Commits offset 0 for every partition of `topics` in `group` (the group must have no
+/// members), as `kafka-consumer-groups --reset-offsets --to-earliest` does.
+async fn reset_offsets_to_beginning(group: &str, topics: &Topics) {
+    let (group, topics) = (group.to_owned(), topics.clone());
+    tokio::task::spawn_blocking(move || {
+        let (consumer, tpl) = group_client(&group, &topics, Some(Offset::Offset(0)));
         consumer.commit(&tpl, CommitMode::Sync).expect("commit offsets");
     })
     .await
@@ -98,20 +107,9 @@ async fn reset_offsets_to_beginning(group: &str, topics: &Topics) {
 
 /// The group's committed offsets for `topics`, summed.
 async fn committed_total(group: &str, topics: &Topics) -> i64 {
-    let group = group.to_owned();
-    let topics = topics.clone();
+    let (group, topics) = (group.to_owned(), topics.clone());
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = service_runtime::kafka::client_config(&kafka(), "offset-check")
-            .expect("config")
-            .set("group.id", &group)
-            .create()
-            .expect("consumer");
-        let mut tpl = TopicPartitionList::new();
-        for (topic, partitions) in [(&topics.task_events, 3), (&topics.reminders, 1)] {
-            for partition in 0..partitions {
-                tpl.add_partition(topic, partition);
-            }
-        }
+        let (consumer, tpl) = group_client(&group, &topics, None);
         let committed = consumer.committed_offsets(tpl, Duration::from_secs(10)).expect("committed offsets");
         committed.elements().iter().map(|e| e.offset().to_raw().unwrap_or(0).max(0)).sum()
     })
