@@ -202,6 +202,7 @@ impl Verifier {
         ChainReport {
             user_id: self.user_id,
             entries_checked: self.checked,
+            head_seq: head.seq,
             head: head.hash.clone(),
             broken: self.broken,
         }
@@ -215,6 +216,8 @@ pub struct ChainReport {
     pub user_id: String,
     /// Entries that verified before the first broken link (all of them when none is broken).
     pub entries_checked: u64,
+    /// The head's number: the chain's last entry.
+    pub head_seq: i64,
     /// The head's hash: record it elsewhere to detect a chain rewritten wholesale later.
     pub head: String,
     /// The first broken link, if any.

@@ -60,9 +60,9 @@ pub(super) async fn task_history(
 }
 
 /// `GET /v1/audit/export`: one JSON entry per line, streamed a page at a time so that memory
-/// stays flat however long the range. A database error after the first line ends the stream
-/// early (the status was sent already); the client sees a truncated body and an error is
-/// logged.
+/// stays flat however long the range. A database error after the first line aborts the
+/// response (the status was sent already): the client sees a broken transfer, never a body
+/// that merely looks complete; the error is logged.
 pub(super) async fn export(
     State(state): State<ApiState>,
     caller: Caller,
@@ -72,30 +72,27 @@ pub(super) async fn export(
     // The first page is read before answering, so that an unavailable database is a 503.
     let first = state.store.list(&query).await.map_err(storage)?;
     let store = state.store.clone();
-    let pages = futures::stream::unfold(Some((first, query)), move |next| {
+    let pages = futures::stream::try_unfold(Some((first, query)), move |next| {
         let store = store.clone();
         async move {
-            let (page, mut query) = next?;
+            let Some((page, mut query)) = next else { return Ok(None) };
             let mut body = Vec::with_capacity(page.items.len() * 512);
             for entry in page.items {
-                if serde_json::to_writer(&mut body, &EntryView::from(entry)).is_ok() {
-                    body.push(b'\n');
-                }
+                serde_json::to_writer(&mut body, &EntryView::from(entry)).map_err(std::io::Error::other)?;
+                body.push(b'\n');
             }
             let following = match page.next_cursor {
                 None => None,
                 Some(cursor) => {
                     query.cursor = Some(cursor);
-                    match store.list(&query).await {
-                        Ok(page) => Some((page, query)),
-                        Err(error) => {
-                            tracing::error!(error = ?error, "export stopped early: the audit database failed");
-                            None
-                        }
-                    }
+                    let page = store.list(&query).await.map_err(|error| {
+                        tracing::error!(error = ?error, "export aborted: the audit database failed");
+                        std::io::Error::other(error)
+                    })?;
+                    Some((page, query))
                 }
             };
-            Some((Ok::<_, std::convert::Infallible>(Bytes::from(body)), following))
+            Ok::<_, std::io::Error>(Some((Bytes::from(body), following)))
         }
     });
     Ok(([(CONTENT_TYPE, NDJSON)], Body::from_stream(pages.boxed())).into_response())

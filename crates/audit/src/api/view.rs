@@ -80,6 +80,7 @@ pub struct EntryPage {
     /// The entries.
     pub items: Vec<EntryView>,
     /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 

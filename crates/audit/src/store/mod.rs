@@ -39,6 +39,8 @@ pub use verify::VerifyReport;
 
 /// The audit database's migrations.
 const MIGRATIONS: Migrations = Migrations {
+    // Its own table, so the audit may share a database with task-api.
+    table: "_audit_migrations",
     postgres: &[(1, "audit", include_str!("../../migrations/postgres/0001_audit.sql"))],
     sqlite: &[(1, "audit", include_str!("../../migrations/sqlite/0001_audit.sql"))],
 };

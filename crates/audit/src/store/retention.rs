@@ -47,9 +47,10 @@ impl AuditStore {
         let mut outcome = RetentionOutcome::default();
         for (user, last_seq) in chains {
             let mut tx = self.pool.begin().await?;
-            outcome.deleted += cut_chain(&mut tx, &user, last_seq).await?;
-            outcome.chains += 1;
+            let deleted = cut_chain(&mut tx, &user, last_seq).await?;
             tx.commit().await?;
+            outcome.deleted += deleted;
+            outcome.chains += u64::from(deleted > 0);
         }
         let mut run = Sql::new(self.backend(), "INSERT INTO audit_retention_runs (ran_at, cutoff, deleted) VALUES ");
         run.bind_list([
@@ -70,7 +71,13 @@ async fn cut_chain(tx: &mut Tx, user: &str, last_seq: i64) -> Result<u64, sqlx::
     if backend == Backend::Postgres {
         lock.push(" FOR UPDATE");
     }
-    tx.execute(lock).await?;
+    let anchor: i64 = match tx {
+        Tx::Postgres(t) => lock.into_postgres().fetch_one(&mut **t).await?.try_get("anchor_seq")?,
+        Tx::Sqlite(t) => lock.into_sqlite().fetch_one(&mut **t).await?.try_get("anchor_seq")?,
+    };
+    if anchor >= last_seq {
+        return Ok(0); // another replica's run cut this chain first
+    }
     let mut hash = Sql::new(backend, "SELECT hash FROM audit_events WHERE user_id = ");
     hash.bind(Arg::Text(user.to_owned())).push(" AND chain_seq = ").bind(Arg::Int(last_seq));
     let hash: String = match tx {

@@ -35,6 +35,9 @@ pub enum Backend {
 /// `migrate!` would compute from the file names and contents, so switching later is seamless.
 #[derive(Debug, Clone, Copy)]
 pub struct Migrations {
+    /// The table that records which migrations ran. Each service has its own, so that
+    /// services may share one database (each numbers its migrations from 1).
+    pub table: &'static str,
     /// The files of `migrations/postgres`.
     pub postgres: &'static [(i64, &'static str, &'static str)],
     /// The files of `migrations/sqlite`.
@@ -42,15 +45,18 @@ pub struct Migrations {
 }
 
 impl Migrations {
-    fn migrator(files: &'static [(i64, &'static str, &'static str)]) -> Migrator {
-        Migrator::with_migrations(
+    fn migrator(&self, files: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+        let mut migrator = Migrator::with_migrations(
             files
                 .iter()
                 .map(|&(version, description, sql)| {
                     Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false)
                 })
                 .collect(),
-        )
+        );
+        // "dangerous" only in that renaming it later would re-run every migration.
+        migrator.dangerous_set_table_name(self.table);
+        migrator
     }
 }
 
@@ -80,11 +86,11 @@ impl Pool {
                 .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(options)
                 .await?;
-            Migrations::migrator(migrations.postgres).run(&pool).await?;
+            migrations.migrator(migrations.postgres).run(&pool).await?;
             Ok(Self::Postgres(pool))
         } else if url.starts_with("sqlite:") {
             let pool = sqlite_pool(url, max_connections).await?;
-            Migrations::migrator(migrations.sqlite).run(&pool).await?;
+            migrations.migrator(migrations.sqlite).run(&pool).await?;
             Ok(Self::Sqlite(pool))
         } else {
             let message = format!("unsupported database URL {}: use postgres:// or sqlite:", redact(url));

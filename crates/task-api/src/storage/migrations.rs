@@ -5,6 +5,8 @@ use service_runtime::database::Migrations;
 
 /// The tasks database's migrations.
 pub(super) const MIGRATIONS: Migrations = Migrations {
+    // sqlx's default name: databases created before services had their own tables keep working.
+    table: "_sqlx_migrations",
     postgres: &[(1, "tasks", include_str!("../../migrations/postgres/0001_tasks.sql"))],
     sqlite: &[(1, "tasks", include_str!("../../migrations/sqlite/0001_tasks.sql"))],
 };
