@@ -43,7 +43,7 @@ if [ $failed = 0 ]; then
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || { echo "smoke: creating a task failed"; failed=1; }
   if [ $failed = 0 ]; then
     deadline=$((SECONDS + 60))
-    until curl -fsS -o /dev/null "http://127.0.0.1:8083/v1/audit/tasks/$task_id" -H "Authorization: Bearer $token"; do
+    until curl -fs -o /dev/null "http://127.0.0.1:8083/v1/audit/tasks/$task_id" -H "Authorization: Bearer $token"; do
       if [ $SECONDS -ge $deadline ]; then echo "smoke: task $task_id not in the audit trail within 60 s"; failed=1; break; fi
       sleep 0.2
     done
