@@ -140,6 +140,14 @@ async fn resetting_the_groups_offsets_to_the_beginning_and_replaying_adds_no_row
     eventually("the replay consumed everything again", || async { committed_total(&group, &topics).await == 40 }).await;
 
     assert_eq!(audit.rows().await, 40, "the replay added no rows");
+    let metrics =
+        audit.client.get(format!("{}/metrics", audit.base)).send().await.expect("send").text().await.expect("text");
+    let skipped: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("taskstream_audit_duplicates_skipped_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the duplicates metric");
+    assert!(skipped >= 40.0, "the 40 replayed events were counted as duplicates: {skipped}");
     let report = audit.json("/v1/audit/verify", &admin_token("root")).await;
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["entries_checked"], 40);
