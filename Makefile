@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SUB ?= alice
-.PHONY: help token run stop status logs build broker broker-stop test test-rust fuzz validate-asyncapi check-deploy smoke lint fmt contracts bench clean
+.PHONY: help token run stop status logs build broker broker-stop test test-rust fuzz validate-asyncapi check-deploy smoke lint fmt contracts bench bench-audit clean
 
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
 # Tests create a fresh database per test through this connection (trust auth locally).
@@ -70,6 +70,10 @@ contracts: ## regenerate contracts/ from the Rust types (then commit the result)
 
 bench: broker ## throughput benchmarks against the local broker (BENCH_MESSAGES, default 100000); printed, never asserted
 	$(CARGO) bench -p service-runtime --bench consume_throughput
+	$(CARGO) bench -p audit --bench record_throughput
+
+bench-audit: broker ## audit recording (PostgreSQL on DATABASE_URL, and SQLite) vs a do-nothing consumer over the same events
+	$(CARGO) bench -p audit --bench record_throughput
 
 clean: stop ## stop everything and delete local state (broker data, logs)
 	rm -rf .local
