@@ -12,8 +12,10 @@ use super::{AuditStore, micros};
 use crate::chain::{Appender, Entry};
 use crate::entry::NewEntry;
 
-/// Rows per INSERT statement: 18 binds each stays far below both backends' bind limits.
-const INSERT_CHUNK: usize = 200;
+/// Rows per INSERT statement: a whole batch (`consumer.max_batch`, 500 by default) in one
+/// statement; 17 binds a row stays below both backends' bind limits (SQLite 32,766, PostgreSQL
+/// 65,535).
+const INSERT_CHUNK: usize = 1000;
 
 /// What a batch did.
 #[derive(Debug, Clone, Default, PartialEq)]
