@@ -248,7 +248,10 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var_os("RUST_LOG").is_some() {
         service_runtime::telemetry::init("audit-bench");
     }
-    let messages: usize = std::env::var("BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` (`make test`) runs this binary
+    // without it, and then a small run only checks that the benchmark still works.
+    let default = if std::env::args().any(|a| a == "--bench") { 100_000 } else { 2_000 };
+    let messages: usize = std::env::var("BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let sqlite = std::env::var("BENCH_SQLITE").map_or(true, |v| v != "0");
     let admin = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let topic = format!("bench-audit-{}", Uuid::now_v7().simple());
