@@ -5,10 +5,11 @@
 //!   this build does not know is kept with its raw `data` and flagged (`known_type = false`).
 //! - A record that is not an envelope, or whose known type's `data` does not match the
 //!   contract, is refused ([`EntryError`]) and dead-lettered by the runtime.
-//! - Text the databases cannot store (a NUL character) is refused up front, so every
-//!   database error later is one worth retrying.
+//! - What the databases cannot store (a NUL character, an attribute too long for an index, a
+//!   time outside the years 1–9999) is refused up front and dead-lettered, rather than retried
+//!   for ever.
 
-use chrono::{DateTime, SubsecRound as _, Utc};
+use chrono::{DateTime, Datelike as _, SubsecRound as _, Utc};
 use event_schema::{EventData, FieldChange};
 use serde::{Deserialize, Serialize};
 use service_runtime::consumer::InboundMessage;
@@ -72,7 +73,17 @@ pub enum EntryError {
     /// A text attribute holds a character the databases cannot store.
     #[error("attribute {0} contains a NUL character")]
     Nul(&'static str),
+    /// A text attribute is longer than [`MAX_ATTRIBUTE_BYTES`] (database indexes hold keys of
+    /// bounded size; no legitimate id or type comes near it).
+    #[error("attribute {0} is longer than {MAX_ATTRIBUTE_BYTES} bytes")]
+    TooLong(&'static str),
+    /// The event's time is outside the years 1 to 9999 that both databases store.
+    #[error("time {0} is outside the years 1 to 9999")]
+    TimeOutOfRange(DateTime<Utc>),
 }
+
+/// The longest text attribute (type, subject, user, actor, correlation id) recorded.
+pub const MAX_ATTRIBUTE_BYTES: usize = 1024;
 
 impl NewEntry {
     /// The entry for `message`.
@@ -114,10 +125,17 @@ impl NewEntry {
             ("source topic", Some(&self.source.topic)),
         ];
         // `payload` is serialised JSON: a NUL inside it is escaped as \u0000.
-        match fields.into_iter().find(|(_, v)| v.is_some_and(|v| v.contains('\0'))) {
-            Some((name, _)) => Err(EntryError::Nul(name)),
-            None => Ok(()),
+        for (name, value) in fields {
+            match value {
+                Some(v) if v.contains('\0') => return Err(EntryError::Nul(name)),
+                Some(v) if v.len() > MAX_ATTRIBUTE_BYTES => return Err(EntryError::TooLong(name)),
+                _ => {}
+            }
         }
+        if !(1..=9999).contains(&self.occurred_at.year()) {
+            return Err(EntryError::TimeOutOfRange(self.occurred_at));
+        }
+        Ok(())
     }
 }
 
@@ -152,4 +170,67 @@ fn changes(data: &EventData) -> Option<Vec<Change>> {
 
 fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(value: &serde_json::Value) -> InboundMessage {
+        InboundMessage::with_payload("reminders", 2, 41, value.to_string())
+    }
+
+    fn sent(user: &str) -> serde_json::Value {
+        let task = Uuid::now_v7();
+        let now = Utc::now();
+        let data = event_schema::ReminderSent {
+            reminder_id: Uuid::now_v7(),
+            task_id: task,
+            remind_at: now,
+            sent_at: now,
+            channels: vec!["email".into()],
+        };
+        let envelope = event_schema::Envelope::new("/taskstream/notification", task.to_string(), user, 1, data);
+        serde_json::to_value(envelope).expect("json")
+    }
+
+    #[test]
+    fn a_known_event_becomes_an_entry_with_its_position_and_raw_data() {
+        let mut value = sent("alice");
+        value["data"]["added_later"] = "kept".into();
+        let entry = NewEntry::from_message(&message(&value)).expect("entry");
+        assert_eq!(
+            (entry.event_type.as_str(), entry.known_type, entry.user_id.as_str()),
+            ("reminder.sent", true, "alice")
+        );
+        assert_eq!(entry.actor, "alice", "the owner acted when no actor is named");
+        assert_eq!(entry.source, SourcePosition { topic: "reminders".into(), partition: 2, offset: 41 });
+        let payload: serde_json::Value = serde_json::from_str(&entry.payload).expect("json");
+        assert_eq!(payload["added_later"], "kept", "the data as sent, unknown fields included");
+        assert_eq!(entry.changes, None);
+    }
+
+    #[test]
+    fn an_unknown_type_is_kept_raw_and_flagged_and_a_service_actor_is_named() {
+        let mut value = sent("alice");
+        value["type"] = "task.archived".into();
+        value["dataschema"] = "urn:taskstream:schema:task.archived:v1".into();
+        value["actor"] = "service:janitor".into();
+        let entry = NewEntry::from_message(&message(&value)).expect("entry");
+        assert_eq!((entry.event_type.as_str(), entry.known_type), ("task.archived", false));
+        assert_eq!(entry.actor, "service:janitor");
+    }
+
+    #[test]
+    fn what_the_databases_cannot_store_is_refused_before_they_see_it() {
+        let garbage = InboundMessage::with_payload("reminders", 0, 0, "{not json");
+        assert!(matches!(NewEntry::from_message(&garbage), Err(EntryError::Decode(_))));
+        let long = sent(&"u".repeat(MAX_ATTRIBUTE_BYTES + 1));
+        assert!(matches!(NewEntry::from_message(&message(&long)), Err(EntryError::TooLong("userid"))));
+        let nul = sent("al\0ice");
+        assert!(matches!(NewEntry::from_message(&message(&nul)), Err(EntryError::Nul("userid"))));
+        let mut ancient = sent("alice");
+        ancient["time"] = "-05000-01-01T00:00:00Z".into();
+        assert!(matches!(NewEntry::from_message(&message(&ancient)), Err(EntryError::TimeOutOfRange(_))));
+    }
 }

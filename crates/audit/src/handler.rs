@@ -11,9 +11,12 @@ use crate::store::AuditStore;
 ///
 /// - A record that is not a CloudEvents envelope (or breaks the contract of a known type) is
 ///   a permanent failure: the runtime dead-letters it to `audit.dlq` with the reason.
-/// - Every database error is transient: the batch is retried with backoff and readiness goes
-///   down, so an outage delays the trail but never loses an event. (Inputs the database could
-///   refuse, such as NUL characters, are refused before the database sees them.)
+/// - Database errors are transient (the batch is retried with backoff and readiness goes down,
+///   so an outage delays the trail but never loses an event), except PostgreSQL's data
+///   exceptions and program limits (SQLSTATE classes 22 and 54): those refuse the batch, and the
+///   runtime's one-at-a-time fallback dead-letters the record the database cannot store. Known
+///   causes (NUL characters, over-long attributes, out-of-range times) are refused before the
+///   database sees them.
 #[derive(Debug, Clone)]
 pub struct AuditHandler {
     store: AuditStore,
@@ -31,11 +34,16 @@ impl AuditHandler {
             .map(NewEntry::from_message)
             .collect::<Result<Vec<_>, _>>()
             .map_err(HandlerError::permanent)?;
-        let outcome = self.store.append(entries, Utc::now()).await.map_err(HandlerError::transient)?;
+        let outcome = self.store.append(entries, Utc::now()).await.map_err(classify)?;
         for entry in &outcome.recorded {
-            metrics::counter!(RECORDED, "event_type" => entry.event.event_type.clone()).increment(1);
-            if !entry.event.known_type {
-                metrics::counter!(UNKNOWN_TYPES, "event_type" => entry.event.event_type.clone()).increment(1);
+            if entry.event.known_type {
+                metrics::counter!(RECORDED, "event_type" => entry.event.event_type.clone()).increment(1);
+            } else {
+                // Unknown types come from the wire and are unbounded: one label, the type in the log.
+                metrics::counter!(RECORDED, "event_type" => "unknown").increment(1);
+                metrics::counter!(UNKNOWN_TYPES).increment(1);
+                tracing::info!(event_type = %entry.event.event_type, event_id = %entry.event.event_id,
+                    "recorded an event of a type this build does not know");
             }
         }
         if outcome.duplicates > 0 {
@@ -56,4 +64,16 @@ impl Handler for AuditHandler {
     async fn handle_batch(&self, messages: &[InboundMessage]) -> Result<(), HandlerError> {
         self.record(messages).await
     }
+}
+
+/// Data the database refuses whatever the retries (PostgreSQL SQLSTATE classes 22, data
+/// exception, and 54, program limit exceeded) is permanent; everything else may heal.
+fn classify(error: sqlx::Error) -> HandlerError {
+    let refused = match &error {
+        sqlx::Error::Database(db) if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() => {
+            db.code().is_some_and(|c| c.starts_with("22") || c.starts_with("54"))
+        }
+        _ => false,
+    };
+    if refused { HandlerError::permanent(error) } else { HandlerError::transient(error) }
 }

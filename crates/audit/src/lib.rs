@@ -49,6 +49,10 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("consumer.group_id", "audit"),
     // Up to 500 waiting events of a partition are recorded in one transaction.
     ("consumer.max_batch", "500"),
+    // Each handler holds a database connection for its transaction (and may wait on chain-head
+    // locks): stay below the pool (database.max_connections, 10), leaving room for the query
+    // API and the retention job.
+    ("consumer.max_concurrency", "6"),
     ("database.url", "sqlite://.local/audit.db"),
 ];
 

@@ -102,7 +102,9 @@ pub(super) fn visible_user(caller: &Caller, requested: Option<String>) -> Result
     }
 }
 
-fn text(value: &str) -> Result<String, (&'static str, &'static str)> {
+/// A filter or path value: 1 to 200 characters, none of them control characters; else the
+/// `(rule, message)` to report.
+pub(super) fn text(value: &str) -> Result<String, (&'static str, &'static str)> {
     if value.is_empty() {
         Err(("min_length", "must not be empty"))
     } else if value.chars().count() > MAX_TEXT {

@@ -52,6 +52,8 @@ pub(super) async fn task_history(
 ) -> Result<Json<TaskHistory>, ApiError> {
     // Administrators may narrow to one user; everyone else sees their own entries only.
     let query = params::parse(raw.as_deref(), Route::Verify, &caller)?;
+    let task_id =
+        params::text(&task_id).map_err(|(rule, message)| ApiError::invalid_field("task_id", rule, message))?;
     let entries = state.store.task_history(query.user_id.as_deref(), &task_id).await.map_err(storage)?;
     if entries.is_empty() {
         return Err(ApiError::not_found());

@@ -75,7 +75,10 @@ impl AuditCursor {
             return Err(CursorError("was issued for the other order"));
         }
         let micros: i64 = micros.parse().map_err(|_| MALFORMED)?;
-        let occurred_at = DateTime::from_timestamp_micros(micros).ok_or(MALFORMED)?;
+        // Only instants an entry can have (years 1 to 9999): others make the database fail.
+        let occurred_at = DateTime::from_timestamp_micros(micros)
+            .filter(|t| (1..=9999).contains(&chrono::Datelike::year(t)))
+            .ok_or(MALFORMED)?;
         Ok(Self { occurred_at, id: id.parse().map_err(|_| MALFORMED)?, order })
     }
 }

@@ -277,19 +277,20 @@ impl<H: Handler> PartitionJob<H> {
                 () = self.cancel.cancelled() => break,
                 message = rx.recv() => match message { Some(m) => m, None => break },
             };
-            // A batch is what is already waiting: no waiting for more, so latency never grows.
             batch.push(first);
+            let permit = tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => break,
+                permit = self.shared.concurrency.acquire() => permit,
+            };
+            // A batch is what is waiting once a handler may run: nothing waits for more, so
+            // latency never grows.
             while batch.len() < self.max_batch {
                 match rx.try_recv() {
                     Ok(message) => batch.push(message),
                     Err(_) => break,
                 }
             }
-            let permit = tokio::select! {
-                biased;
-                () = self.cancel.cancelled() => break,
-                permit = self.shared.concurrency.acquire() => permit,
-            };
             let finished = match batch.as_slice() {
                 [message] => self.process(message).await && self.store(message),
                 messages => self.process_batch(messages).await,
@@ -356,10 +357,13 @@ impl<H: Handler> PartitionJob<H> {
                 tracing::info!(topic = %self.tp.0, partition = self.tp.1, first, last, error = %reason,
                     "batch refused; handling its messages one at a time");
                 for message in messages {
-                    if !(self.process(message).await && self.store(message)) {
+                    // Revoked or stopping: the rest stays unstored and comes back to the new owner.
+                    if self.cancel.is_cancelled() || !(self.process(message).await && self.store(message)) {
                         return false;
                     }
                 }
+                // An earlier transient attempt of this batch may have raised the condition.
+                shared.health.clear(&self.condition);
                 return true;
             }
             metrics::counter!(MESSAGES_FAILED, "group" => group.clone(), "topic" => self.tp.0.clone(),
