@@ -18,13 +18,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use audit::handler::AuditHandler;
 use audit::store::AuditStore;
-use futures::StreamExt as _;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use service_runtime::CancellationToken;
 use service_runtime::consumer::ConsumerRuntime;
 use service_runtime::database::{DatabaseSettings, Pool};
 use service_runtime::health::Health;
-use service_runtime::kafka::{self, OutboundRecord, Producer, TopicPlan};
+use service_runtime::kafka::Producer;
 use service_runtime::metrics::{BATCH_DURATION, BATCH_SIZE};
 use service_runtime::settings::{ConsumerSettings, KafkaSettings, ProducerSettings};
 use uuid::Uuid;
@@ -68,49 +66,13 @@ fn record(n: usize, tasks: &[Uuid]) -> anyhow::Result<(String, Vec<u8>)> {
     Ok((task.to_string(), value))
 }
 
-/// Produces `messages` records with the idempotent producer; returns the time taken and the
-/// mean record size.
+/// Produces `messages` records; returns the time taken and the mean record size.
 async fn prefill(topic: &str, messages: usize) -> anyhow::Result<(Duration, usize)> {
-    let plan = TopicPlan { name: topic.into(), partitions: PARTITIONS, replication_factor: 1, retention_ms: 3_600_000 };
-    kafka::ensure_topics(&kafka_settings(), &[plan], Duration::from_secs(10)).await?;
-    let producer = Producer::new(&kafka_settings(), &ProducerSettings::default(), "bench", Health::new())?;
     let tasks: Vec<Uuid> = (0..TASKS.min(messages.max(1))).map(|_| Uuid::now_v7()).collect();
     let records = (0..messages).map(|n| record(n, &tasks)).collect::<anyhow::Result<Vec<_>>>()?;
     let bytes: usize = records.iter().map(|(_, value)| value.len()).sum();
-    let started = Instant::now();
-    let mut pending = futures::stream::FuturesUnordered::new();
-    for (key, value) in &records {
-        let producer = producer.clone();
-        pending.push(async move {
-            producer.send(OutboundRecord { topic, key: Some(key.as_bytes()), payload: value, headers: vec![] }).await
-        });
-        if pending.len() >= 10_000 {
-            while let Some(result) = pending.next().await {
-                result?;
-            }
-        }
-    }
-    while let Some(result) = pending.next().await {
-        result?;
-    }
-    Ok((started.elapsed(), bytes / messages.max(1)))
-}
-
-async fn bare(topic: &str, messages: usize) -> anyhow::Result<Duration> {
-    let consumer: StreamConsumer = kafka::client_config(&kafka_settings(), "bench-bare")?
-        .set("group.id", format!("{topic}-bare"))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()?;
-    consumer.subscribe(&[topic])?;
-    let mut seen = 0;
-    let mut started = None;
-    while seen < messages {
-        consumer.recv().await?;
-        started.get_or_insert_with(Instant::now);
-        seen += 1;
-    }
-    Ok(started.map(|s| s.elapsed()).unwrap_or_default())
+    let elapsed = service_runtime::testing::prefill(&kafka_settings(), topic, PARTITIONS, &records).await?;
+    Ok((elapsed, bytes / messages.max(1)))
 }
 
 /// One audit run: how long recording took, the verification, and the batches reached.
@@ -257,7 +219,9 @@ async fn main() -> anyhow::Result<()> {
     let topic = format!("bench-audit-{}", Uuid::now_v7().simple());
 
     let (produce, size) = prefill(&topic, messages).await.context("while pre-filling the topic")?;
-    let bare = bare(&topic, messages).await.context("while reading with the bare consumer")?;
+    let bare = service_runtime::testing::consume_and_discard(&kafka_settings(), &topic, messages)
+        .await
+        .context("while reading with the bare consumer")?;
     let url = service_runtime::testing::fresh_postgres_database(&admin, "audit_bench")
         .await
         .context("while creating a PostgreSQL database on DATABASE_URL")?;

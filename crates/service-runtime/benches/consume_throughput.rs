@@ -10,11 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use service_runtime::CancellationToken;
 use service_runtime::consumer::{ConsumerRuntime, Handler, HandlerError, InboundMessage};
 use service_runtime::health::Health;
-use service_runtime::kafka::{self, OutboundRecord, Producer, TopicPlan};
+use service_runtime::kafka::Producer;
 use service_runtime::settings::{ConsumerSettings, KafkaSettings, ProducerSettings};
 
 const PARTITIONS: i32 = 6;
@@ -37,54 +36,11 @@ fn kafka_settings() -> KafkaSettings {
 }
 
 async fn prefill(topic: &str, messages: usize) -> anyhow::Result<Duration> {
-    let plan = TopicPlan { name: topic.into(), partitions: PARTITIONS, replication_factor: 1, retention_ms: 3_600_000 };
-    kafka::ensure_topics(&kafka_settings(), &[plan], Duration::from_secs(10)).await?;
-    let producer = Producer::new(&kafka_settings(), &ProducerSettings::default(), "bench", Health::new())?;
-    let started = Instant::now();
-    let value = serde_json::json!({"type": "task.updated", "data": {"title": "x".repeat(200)}}).to_string();
-    let mut pending = futures::stream::FuturesUnordered::new();
-    for i in 0..messages {
-        let key = format!("task-{}", i % 1000);
-        let (producer, topic, value) = (producer.clone(), topic.to_owned(), value.clone());
-        pending.push(async move {
-            producer
-                .send(OutboundRecord {
-                    topic: &topic,
-                    key: Some(key.as_bytes()),
-                    payload: value.as_bytes(),
-                    headers: vec![],
-                })
-                .await
-        });
-        if pending.len() >= 10_000 {
-            use futures::StreamExt as _;
-            while let Some(result) = pending.next().await {
-                result?;
-            }
-        }
-    }
-    use futures::StreamExt as _;
-    while let Some(result) = pending.next().await {
-        result?;
-    }
-    Ok(started.elapsed())
-}
-
-async fn bare(topic: &str, messages: usize) -> anyhow::Result<Duration> {
-    let consumer: StreamConsumer = kafka::client_config(&kafka_settings(), "bench-bare")?
-        .set("group.id", format!("{topic}-bare"))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()?;
-    consumer.subscribe(&[topic])?;
-    let mut seen = 0;
-    let mut started = None;
-    while seen < messages {
-        consumer.recv().await?;
-        started.get_or_insert_with(Instant::now);
-        seen += 1;
-    }
-    Ok(started.map(|s| s.elapsed()).unwrap_or_default())
+    let value =
+        serde_json::json!({"type": "task.updated", "data": {"title": "x".repeat(200)}}).to_string().into_bytes();
+    let records: Vec<(String, Vec<u8>)> =
+        (0..messages).map(|i| (format!("task-{}", i % 1000), value.clone())).collect();
+    Ok(service_runtime::testing::prefill(&kafka_settings(), topic, PARTITIONS, &records).await?)
 }
 
 async fn runtime(topic: &str, messages: usize) -> anyhow::Result<Duration> {
@@ -122,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
     let messages: usize = std::env::var("BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let topic = format!("bench-{}", uuid::Uuid::now_v7().simple());
     let produce = prefill(&topic, messages).await?;
-    let bare = bare(&topic, messages).await?;
+    let bare = service_runtime::testing::consume_and_discard(&kafka_settings(), &topic, messages).await?;
     let runtime = runtime(&topic, messages).await?;
     let rate = |d: Duration| messages as f64 / d.as_secs_f64().max(f64::EPSILON);
     println!("consume_throughput: {messages} records of ~250 bytes over {PARTITIONS} partitions");

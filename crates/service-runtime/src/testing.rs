@@ -163,3 +163,66 @@ pub async fn fresh_postgres_database(admin_url: &str, prefix: &str) -> Result<St
         admin_url.rsplit_once('/').ok_or_else(|| sqlx::Error::Configuration("no database in the URL".into()))?;
     Ok(format!("{server}/{name}"))
 }
+
+/// Benchmarks: creates `topic` with `partitions` and produces `records` (key, value) with the
+/// idempotent producer, up to 10,000 in flight; returns the time taken.
+pub async fn prefill(
+    kafka: &crate::settings::KafkaSettings,
+    topic: &str,
+    partitions: i32,
+    records: &[(String, Vec<u8>)],
+) -> Result<Duration, crate::Error> {
+    use futures::StreamExt as _;
+    let plan =
+        crate::kafka::TopicPlan { name: topic.into(), partitions, replication_factor: 1, retention_ms: 3_600_000 };
+    crate::kafka::ensure_topics(kafka, &[plan], Duration::from_secs(10)).await?;
+    let settings = crate::settings::ProducerSettings::default();
+    let producer = crate::kafka::Producer::new(kafka, &settings, "bench", crate::health::Health::new())?;
+    let started = Instant::now();
+    let mut pending = futures::stream::FuturesUnordered::new();
+    let sent = |result: Result<_, crate::kafka::KafkaError>| {
+        result.map(drop).map_err(|source| crate::Error::Kafka { context: format!("producing to {topic}"), source })
+    };
+    for (key, value) in records {
+        let producer = producer.clone();
+        pending.push(async move {
+            let record =
+                crate::kafka::OutboundRecord { topic, key: Some(key.as_bytes()), payload: value, headers: vec![] };
+            producer.send(record).await
+        });
+        if pending.len() >= 10_000 {
+            while let Some(result) = pending.next().await {
+                sent(result)?;
+            }
+        }
+    }
+    while let Some(result) = pending.next().await {
+        sent(result)?;
+    }
+    Ok(started.elapsed())
+}
+
+/// Benchmarks: reads `count` records of `topic` from the beginning in a new group and does
+/// nothing with them (the ceiling any consumer can reach); returns the time from the first
+/// record to the last.
+pub async fn consume_and_discard(
+    kafka: &crate::settings::KafkaSettings,
+    topic: &str,
+    count: usize,
+) -> Result<Duration, crate::Error> {
+    use rdkafka::consumer::{Consumer as _, StreamConsumer};
+    let group = format!("{topic}-bare-{}", uuid::Uuid::now_v7().simple());
+    let consumer: StreamConsumer = crate::kafka::client_config(kafka, "bench-bare")?
+        .set("group.id", group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .map_err(crate::Error::kafka("creating the bare consumer"))?;
+    consumer.subscribe(&[topic]).map_err(crate::Error::kafka("subscribing"))?;
+    let mut started = None;
+    for _ in 0..count {
+        consumer.recv().await.map_err(crate::Error::kafka("consuming"))?;
+        started.get_or_insert_with(Instant::now);
+    }
+    Ok(started.map(|s| s.elapsed()).unwrap_or_default())
+}
