@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use audit::{Application, AuditSettings, Settings};
 use reqwest::{Method, RequestBuilder, StatusCode};
-use secrecy::SecretString;
 use serde_json::Value;
 use service_runtime::CancellationToken;
-use service_runtime::auth::{AuthSettings, mint_dev_token};
+use service_runtime::auth::AuthSettings;
 use service_runtime::database::DatabaseSettings;
 use service_runtime::health::Health;
 use service_runtime::kafka::{OutboundRecord, Producer};
@@ -18,7 +17,6 @@ use service_runtime::settings::{
 };
 use tokio::task::JoinHandle;
 
-pub(crate) const SECRET: &str = "test-secret-at-least-32-bytes-long!!";
 pub(crate) const WAIT: Duration = Duration::from_secs(60);
 
 pub(crate) fn bootstrap() -> String {
@@ -39,22 +37,17 @@ pub(crate) async fn fresh_database() -> String {
 }
 
 pub(crate) fn auth() -> AuthSettings {
-    AuthSettings {
-        hs256_secret: Some(SecretString::from(SECRET)),
-        issuer: Some("taskstream-test".into()),
-        audience: Some("task-api".into()),
-        ..Default::default()
-    }
+    service_runtime::auth::testing::settings()
 }
 
 pub(crate) fn token(sub: &str) -> String {
-    mint_dev_token(&auth(), sub, Duration::from_secs(600), serde_json::Map::new()).expect("token")
+    service_runtime::auth::testing::token(sub, serde_json::Map::new())
 }
 
 pub(crate) fn admin_token(sub: &str) -> String {
     let mut claims = serde_json::Map::new();
     claims.insert("roles".into(), serde_json::json!(["admin"]));
-    mint_dev_token(&auth(), sub, Duration::from_secs(600), claims).expect("token")
+    service_runtime::auth::testing::token(sub, claims)
 }
 
 /// The topics one test's services share.

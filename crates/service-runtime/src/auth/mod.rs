@@ -75,3 +75,31 @@ pub use dev_token::mint_dev_token;
 pub use error::{AuthConfigError, AuthError};
 pub use settings::{AuthSettings, PublicKeyAlgorithm, PublicKeySetting};
 pub use verifier::Verifier;
+
+/// Tests of services: token verification with a fixed HS256 secret (issuer `taskstream-test`,
+/// audience `task-api`), and tokens it accepts.
+pub mod testing {
+    use std::time::Duration;
+
+    use secrecy::SecretString;
+
+    use super::{AuthSettings, mint_dev_token};
+
+    /// The test secret (32 bytes or more, as HS256 keys must be).
+    pub const SECRET: &str = "test-secret-at-least-32-bytes-long!!";
+
+    /// Settings that verify the tokens of [`token`].
+    pub fn settings() -> AuthSettings {
+        AuthSettings {
+            hs256_secret: Some(SecretString::from(SECRET)),
+            issuer: Some("taskstream-test".into()),
+            audience: Some("task-api".into()),
+            ..Default::default()
+        }
+    }
+
+    /// A ten-minute token for `sub` with extra `claims` (e.g. `roles`, `scope`, `act_for`).
+    pub fn token(sub: &str, claims: serde_json::Map<String, serde_json::Value>) -> String {
+        mint_dev_token(&settings(), sub, Duration::from_secs(600), claims).unwrap_or_else(|e| panic!("test token: {e}"))
+    }
+}

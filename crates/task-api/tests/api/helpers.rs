@@ -4,16 +4,13 @@ use std::time::Duration;
 
 use rdkafka::Message;
 use reqwest::{Method, RequestBuilder, Response};
-use secrecy::SecretString;
 use serde_json::Value;
 use service_runtime::CancellationToken;
-use service_runtime::auth::{AuthSettings, mint_dev_token};
+use service_runtime::auth::AuthSettings;
 use service_runtime::settings::{BaseSettings, HttpSettings, KafkaSettings, TopicConfig, TopicSettings};
 use task_api::storage::DatabaseSettings;
 use task_api::{Application, Settings, TaskApiSettings};
 use tokio::task::JoinHandle;
-
-pub(crate) const SECRET: &str = "test-secret-at-least-32-bytes-long!!";
 
 pub(crate) fn bootstrap() -> String {
     std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
@@ -35,16 +32,11 @@ pub(crate) async fn fresh_database() -> String {
 }
 
 pub(crate) fn auth_settings() -> AuthSettings {
-    AuthSettings {
-        hs256_secret: Some(SecretString::from(SECRET)),
-        issuer: Some("taskstream-test".into()),
-        audience: Some("task-api".into()),
-        ..Default::default()
-    }
+    service_runtime::auth::testing::settings()
 }
 
 pub(crate) fn token(sub: &str) -> String {
-    mint_dev_token(&auth_settings(), sub, Duration::from_secs(600), serde_json::Map::new()).expect("token")
+    service_runtime::auth::testing::token(sub, serde_json::Map::new())
 }
 
 pub(crate) struct TestApp {
