@@ -108,7 +108,7 @@ impl NewEntry {
                 offset: message.offset,
             },
             correlation_id: meta.correlationid.clone(),
-            payload: raw.data.to_string(),
+            payload: raw.into_payload().to_string(),
             changes,
         };
         entry.check_text()?;
@@ -143,6 +143,19 @@ impl NewEntry {
 struct RawData {
     #[serde(default)]
     data: serde_json::Value,
+    /// CloudEvents' binary data in JSON format; kept (as `{"data_base64": …}`) when there is no
+    /// `data`, so an unknown type's bytes are not lost.
+    #[serde(default)]
+    data_base64: Option<String>,
+}
+
+impl RawData {
+    fn into_payload(self) -> serde_json::Value {
+        match (self.data, self.data_base64) {
+            (serde_json::Value::Null, Some(bytes)) => serde_json::json!({ "data_base64": bytes }),
+            (data, _) => data,
+        }
+    }
 }
 
 /// The before/after values an event states or implies: `task.updated` lists them; completing
@@ -219,6 +232,11 @@ mod tests {
         let entry = NewEntry::from_message(&message(&value)).expect("entry");
         assert_eq!((entry.event_type.as_str(), entry.known_type), ("task.archived", false));
         assert_eq!(entry.actor, "service:janitor");
+
+        value.as_object_mut().expect("object").remove("data");
+        value["data_base64"] = "AAEC".into();
+        let binary = NewEntry::from_message(&message(&value)).expect("entry");
+        assert_eq!(binary.payload, r#"{"data_base64":"AAEC"}"#, "binary data of an unknown type is kept");
     }
 
     #[test]

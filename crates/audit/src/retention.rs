@@ -27,7 +27,11 @@ impl Default for RetentionSettings {
 
 /// One run: deletes what was recorded before `now - days`, logs and counts it.
 pub async fn run_once(store: &AuditStore, days: u32) -> Result<RetentionOutcome, sqlx::Error> {
-    let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
+    // A window longer than the calendar reaches deletes nothing.
+    let Some(cutoff) = Utc::now().checked_sub_signed(chrono::Duration::days(i64::from(days))) else {
+        tracing::warn!(days, "retention window reaches before the earliest representable instant; nothing to delete");
+        return Ok(RetentionOutcome::default());
+    };
     match store.delete_recorded_before(cutoff).await {
         Ok(outcome) => {
             metrics::counter!(RETENTION_RUNS, "outcome" => "ok").increment(1);
