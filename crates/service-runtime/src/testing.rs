@@ -226,3 +226,65 @@ pub async fn consume_and_discard(
     }
     Ok(started.map(|s| s.elapsed()).unwrap_or_default())
 }
+
+/// A service running in a test's background (an `Application::run_until_stopped` future),
+/// with its HTTP port.
+#[derive(Debug)]
+pub struct Running {
+    /// The service's HTTP port.
+    pub port: u16,
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Spawns `run(stop)`, which serves on `port` until `stop` is cancelled.
+    pub fn spawn<F>(port: u16, run: impl FnOnce(tokio_util::sync::CancellationToken) -> F) -> Self
+    where
+        F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(run(stop.clone()));
+        Self { port, stop, task }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Polls `/readyz` every 50 ms until it answers 200; panics after `timeout`.
+    pub async fn ready(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.readyz_ok().await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the service on port {} was not ready within {timeout:?}",
+                self.port
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// One `GET /readyz` over a plain connection: whether it answered 200.
+    async fn readyz_ok(&self) -> bool {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await else { return false };
+        let request = "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        let mut head = [0u8; 12];
+        stream.write_all(request.as_bytes()).await.is_ok()
+            && stream.read_exact(&mut head).await.is_ok()
+            && head.starts_with(b"HTTP/1.1 200")
+    }
+
+    /// Cancels the service and waits (at most 30 s) for a clean stop; panics otherwise.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        match tokio::time::timeout(Duration::from_secs(30), self.task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(error))) => panic!("the service stopped with an error: {error:#}"),
+            Ok(Err(error)) => panic!("the service panicked: {error}"),
+            Err(_) => panic!("the service did not stop within 30 s"),
+        }
+    }
+}

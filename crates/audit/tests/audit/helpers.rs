@@ -7,7 +7,6 @@ use std::time::Duration;
 use audit::{Application, AuditSettings, Settings};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
-use service_runtime::CancellationToken;
 use service_runtime::auth::AuthSettings;
 use service_runtime::database::DatabaseSettings;
 use service_runtime::health::Health;
@@ -15,7 +14,7 @@ use service_runtime::kafka::{OutboundRecord, Producer};
 use service_runtime::settings::{
     BaseSettings, ConsumerSettings, HttpSettings, KafkaSettings, ProducerSettings, TopicConfig, TopicSettings,
 };
-use tokio::task::JoinHandle;
+use service_runtime::testing::Running;
 
 pub(crate) const WAIT: Duration = Duration::from_secs(60);
 
@@ -96,8 +95,7 @@ pub(crate) struct AuditApp {
     pub(crate) base: String,
     pub(crate) client: reqwest::Client,
     pub(crate) database_url: String,
-    stop: CancellationToken,
-    task: JoinHandle<anyhow::Result<()>>,
+    running: Running,
 }
 
 pub(crate) async fn spawn_audit(topics: &Topics, database_url: &str, group: &str) -> AuditApp {
@@ -107,18 +105,14 @@ pub(crate) async fn spawn_audit(topics: &Topics, database_url: &str, group: &str
         ..Default::default()
     };
     let application = Application::build(Settings { base: base(topics, group), app }).await.expect("build audit");
-    let port = application.port();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(application.run_until_stopped(stop.clone()));
-    let app = AuditApp {
-        base: format!("http://127.0.0.1:{port}"),
+    let running = Running::spawn(application.port(), |stop| application.run_until_stopped(stop));
+    running.ready(Duration::from_secs(30)).await;
+    AuditApp {
+        base: running.base_url(),
         client: reqwest::Client::new(),
         database_url: database_url.to_owned(),
-        stop,
-        task,
-    };
-    app.ready().await;
-    app
+        running,
+    }
 }
 
 impl AuditApp {
@@ -133,16 +127,6 @@ impl AuditApp {
         response.json().await.expect("json")
     }
 
-    async fn ready(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while self.client.get(format!("{}/readyz", self.base)).send().await.map(|r| r.status()).ok()
-            != Some(StatusCode::OK)
-        {
-            assert!(tokio::time::Instant::now() < deadline, "audit never became ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
     /// Rows in `audit_events`.
     pub(crate) async fn rows(&self) -> i64 {
         use sqlx::Connection as _;
@@ -151,12 +135,7 @@ impl AuditApp {
     }
 
     pub(crate) async fn shutdown(self) {
-        self.stop.cancel();
-        tokio::time::timeout(Duration::from_secs(30), self.task)
-            .await
-            .expect("stops within 30 s")
-            .expect("no panic")
-            .expect("clean stop");
+        self.running.shutdown().await;
     }
 }
 
@@ -164,8 +143,7 @@ impl AuditApp {
 pub(crate) struct TaskApi {
     pub(crate) base: String,
     pub(crate) client: reqwest::Client,
-    stop: CancellationToken,
-    task: JoinHandle<anyhow::Result<()>>,
+    running: Running,
 }
 
 pub(crate) async fn spawn_task_api(topics: &Topics) -> TaskApi {
@@ -176,10 +154,8 @@ pub(crate) async fn spawn_task_api(topics: &Topics) -> TaskApi {
     };
     let settings = task_api::Settings { base: base(topics, "unused-by-task-api"), app };
     let application = task_api::Application::build(settings).await.expect("build task-api");
-    let port = application.port();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(application.run_until_stopped(stop.clone()));
-    TaskApi { base: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new(), stop, task }
+    let running = Running::spawn(application.port(), |stop| application.run_until_stopped(stop));
+    TaskApi { base: running.base_url(), client: reqwest::Client::new(), running }
 }
 
 impl TaskApi {
@@ -197,12 +173,7 @@ impl TaskApi {
     }
 
     pub(crate) async fn shutdown(self) {
-        self.stop.cancel();
-        tokio::time::timeout(Duration::from_secs(30), self.task)
-            .await
-            .expect("stops")
-            .expect("no panic")
-            .expect("clean");
+        self.running.shutdown().await;
     }
 }
 

@@ -5,12 +5,11 @@ use std::time::Duration;
 use rdkafka::Message;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
-use service_runtime::CancellationToken;
 use service_runtime::auth::AuthSettings;
 use service_runtime::settings::{BaseSettings, HttpSettings, KafkaSettings, TopicConfig, TopicSettings};
+use service_runtime::testing::Running;
 use task_api::storage::DatabaseSettings;
 use task_api::{Application, Settings, TaskApiSettings};
-use tokio::task::JoinHandle;
 
 pub(crate) fn bootstrap() -> String {
     std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
@@ -45,8 +44,7 @@ pub(crate) struct TestApp {
     pub(crate) task_events: String,
     pub(crate) reminders: String,
     pub(crate) database_url: String,
-    pub(crate) stop: CancellationToken,
-    pub(crate) task: JoinHandle<anyhow::Result<()>>,
+    running: Running,
 }
 
 pub(crate) struct Options {
@@ -82,18 +80,8 @@ pub(crate) async fn spawn_with(options: Options) -> TestApp {
         ..Default::default()
     };
     let application = Application::build(Settings { base, app }).await.expect("build");
-    let port = application.port();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(application.run_until_stopped(stop.clone()));
-    TestApp {
-        base: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::new(),
-        task_events,
-        reminders,
-        database_url,
-        stop,
-        task,
-    }
+    let running = Running::spawn(application.port(), |stop| application.run_until_stopped(stop));
+    TestApp { base: running.base_url(), client: reqwest::Client::new(), task_events, reminders, database_url, running }
 }
 
 impl TestApp {
@@ -109,22 +97,11 @@ impl TestApp {
 
     /// Waits until `/readyz` answers 200 (the service creates its topics after it starts).
     pub(crate) async fn ready(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while self.client.get(format!("{}/readyz", self.base)).send().await.map(|r| r.status()).ok()
-            != Some(reqwest::StatusCode::OK)
-        {
-            assert!(tokio::time::Instant::now() < deadline, "task-api never became ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.running.ready(Duration::from_secs(30)).await;
     }
 
     pub(crate) async fn shutdown(self) {
-        self.stop.cancel();
-        tokio::time::timeout(Duration::from_secs(30), self.task)
-            .await
-            .expect("stops within 30 s")
-            .expect("no panic")
-            .expect("clean stop");
+        self.running.shutdown().await;
     }
 }
 
