@@ -1,10 +1,7 @@
 //! Decoding `audit_events` and `audit_chain_heads` rows of either backend.
 
 use chrono::{DateTime, Utc};
-use service_runtime::database::from_micros;
-use sqlx::Row as _;
-use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
+use service_runtime::database::InstantRow;
 
 use super::query::StoredEntry;
 use crate::chain::{ChainLink, ChainPoint, Entry};
@@ -31,34 +28,10 @@ fn changes(text: Option<String>) -> Result<Option<Vec<Change>>, sqlx::Error> {
     text.map(|t| serde_json::from_str(&t).map_err(|e| sqlx::Error::Decode(Box::new(e)))).transpose()
 }
 
-/// What differs between the backends' rows: how instants are stored.
-pub(super) trait AuditRow: sqlx::Row {
-    /// The instant in `column`, or `None` when it is NULL.
-    fn instant(&self, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error>;
-
-    /// The instant in `column`, which must not be NULL.
-    fn required_instant(&self, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
-        self.instant(column)?.ok_or_else(|| sqlx::Error::Decode(format!("{column} is NULL").into()))
-    }
-}
-
-impl AuditRow for PgRow {
-    fn instant(&self, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-        self.try_get(column)
-    }
-}
-
-impl AuditRow for SqliteRow {
-    fn instant(&self, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-        let micros: Option<i64> = self.try_get(column)?;
-        micros.map(|m| from_micros(m).map_err(|e| sqlx::Error::Decode(Box::new(e)))).transpose()
-    }
-}
-
 /// An `audit_events` row of either backend.
 pub(super) fn entry<R>(row: &R) -> Result<StoredEntry, sqlx::Error>
 where
-    R: AuditRow,
+    R: InstantRow,
     for<'c> &'c str: sqlx::ColumnIndex<R>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -99,7 +72,7 @@ where
 /// An `audit_chain_heads` row of either backend.
 pub(super) fn head<R>(row: &R) -> Result<Head, sqlx::Error>
 where
-    R: AuditRow,
+    R: InstantRow,
     for<'c> &'c str: sqlx::ColumnIndex<R>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,

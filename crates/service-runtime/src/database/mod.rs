@@ -6,6 +6,7 @@
 //! - `pool`: [`Pool`], [`Backend`], [`Migrations`], [`Tx`]: connect, bring the schema up to
 //!   date, transactions.
 //! - `sql`: [`Sql`], [`Arg`]: statements with typed binds for either backend.
+//! - `row`: [`InstantRow`]: instants read alike from either backend's rows.
 //! - `error`: [`is_transient`]: which database errors are worth retrying.
 //!
 //! # Decisions
@@ -19,10 +20,12 @@
 
 mod error;
 mod pool;
+mod row;
 mod settings;
 mod sql;
 
 pub use error::is_transient;
 pub use pool::{Backend, Migrations, Pool, Tx};
+pub use row::InstantRow;
 pub use settings::{DatabaseSettings, redact};
 pub use sql::{Arg, InvalidInstant, Sql, from_micros, micros, postgres, sqlite};

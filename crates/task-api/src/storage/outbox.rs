@@ -7,14 +7,12 @@
 //! unpublished row rather than for rows after the last `seq` it saw.
 
 use chrono::{DateTime, SubsecRound as _, Utc};
-use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::rows::{headers_from_json, headers_to_json};
 use super::tx::Tx;
 use super::{StorageError, Store};
-use service_runtime::database::{Arg, Sql, from_micros};
-use service_runtime::database::{Backend, Pool};
+use service_runtime::database::{Arg, Backend, InstantRow, Pool, Sql};
 
 /// The PostgreSQL notification channel [`Tx::enqueue`] notifies (with an empty payload) when
 /// it commits; the relay LISTENs on it.
@@ -113,42 +111,8 @@ impl Store {
         let mut sql = Sql::new(self.backend(), SELECT_ROW);
         sql.push(" WHERE published_at IS NULL ORDER BY seq LIMIT ").bind(Arg::Int(limit.max(0)));
         match &self.pool {
-            Pool::Postgres(pool) => {
-                let rows = sql.into_postgres().fetch_all(pool).await?;
-                rows.iter()
-                    .map(|row| {
-                        let seq: i64 = row.try_get("seq")?;
-                        Ok(OutboxRow {
-                            seq,
-                            event_id: row.try_get("event_id")?,
-                            event_type: row.try_get("event_type")?,
-                            topic: row.try_get("topic")?,
-                            key: row.try_get("key")?,
-                            payload: row.try_get("payload")?,
-                            headers: headers_from_json(seq, row.try_get("headers")?)?,
-                            created_at: row.try_get("created_at")?,
-                        })
-                    })
-                    .collect()
-            }
-            Pool::Sqlite(pool) => {
-                let rows = sql.into_sqlite().fetch_all(pool).await?;
-                rows.iter()
-                    .map(|row| {
-                        let seq: i64 = row.try_get("seq")?;
-                        Ok(OutboxRow {
-                            seq,
-                            event_id: row.try_get("event_id")?,
-                            event_type: row.try_get("event_type")?,
-                            topic: row.try_get("topic")?,
-                            key: row.try_get("key")?,
-                            payload: row.try_get("payload")?,
-                            headers: headers_from_json(seq, row.try_get("headers")?)?,
-                            created_at: from_micros(row.try_get("created_at")?)?,
-                        })
-                    })
-                    .collect()
-            }
+            Pool::Postgres(pool) => sql.into_postgres().fetch_all(pool).await?.iter().map(outbox_row).collect(),
+            Pool::Sqlite(pool) => sql.into_sqlite().fetch_all(pool).await?.iter().map(outbox_row).collect(),
         }
     }
 
@@ -180,18 +144,41 @@ impl Store {
         const STATS: &str =
             "SELECT COUNT(*) AS backlog, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL";
         match &self.pool {
-            Pool::Postgres(pool) => {
-                let row = sqlx::query(STATS).fetch_one(pool).await?;
-                Ok(OutboxStats { backlog: row.try_get("backlog")?, oldest_unpublished_at: row.try_get("oldest")? })
-            }
-            Pool::Sqlite(pool) => {
-                let row = sqlx::query(STATS).fetch_one(pool).await?;
-                let oldest: Option<i64> = row.try_get("oldest")?;
-                Ok(OutboxStats {
-                    backlog: row.try_get("backlog")?,
-                    oldest_unpublished_at: oldest.map(from_micros).transpose()?,
-                })
-            }
+            Pool::Postgres(pool) => outbox_stats(&sqlx::query(STATS).fetch_one(pool).await?),
+            Pool::Sqlite(pool) => outbox_stats(&sqlx::query(STATS).fetch_one(pool).await?),
         }
     }
+}
+
+/// An outbox row of either backend.
+fn outbox_row<R>(row: &R) -> Result<OutboxRow, StorageError>
+where
+    R: InstantRow,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let seq: i64 = row.try_get("seq")?;
+    Ok(OutboxRow {
+        seq,
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        topic: row.try_get("topic")?,
+        key: row.try_get("key")?,
+        payload: row.try_get("payload")?,
+        headers: headers_from_json(seq, &row.try_get::<String, _>("headers")?)?,
+        created_at: row.required_instant("created_at")?,
+    })
+}
+
+/// The backlog row of [`Store::outbox_stats`] of either backend.
+fn outbox_stats<R>(row: &R) -> Result<OutboxStats, StorageError>
+where
+    R: InstantRow,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(OutboxStats { backlog: row.try_get("backlog")?, oldest_unpublished_at: row.instant("oldest")? })
 }
