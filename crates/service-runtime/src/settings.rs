@@ -37,6 +37,16 @@ pub fn load_from<T: DeserializeOwned>(
     variables: Option<std::collections::HashMap<String, String>>,
 ) -> Result<T, Error> {
     let mut builder = Config::builder();
+    // Every key of a nested table needs its default at this layer: serde's defaults apply
+    // only to a table missing as a whole, so one variable such as
+    // `APP__TOPICS__TASK_EVENTS__NAME` would otherwise leave that topic's other keys missing.
+    for spec in &topics::EVENT_TOPICS {
+        let section = format!("topics.{}", spec.name.replace('-', "_"));
+        builder = builder
+            .set_default(format!("{section}.name"), spec.name)?
+            .set_default(format!("{section}.partitions"), i64::from(spec.partitions))?
+            .set_default(format!("{section}.retention_ms"), spec.retention_ms)?;
+    }
     for (key, value) in defaults {
         builder = builder.set_default(*key, *value)?;
     }
@@ -354,6 +364,20 @@ mod tests {
         assert_eq!(s.consumer.max_concurrency, 3, "numbers parse from variables");
         assert_eq!(s.kafka.password.as_ref().map(|p| p.expose_secret().to_owned()).as_deref(), Some("00123"));
         assert_eq!(s.consumer.session_timeout_ms, 45_000, "unset keys keep their defaults");
+    }
+
+    #[test]
+    fn one_variable_overrides_one_key_of_a_topic_and_the_others_keep_their_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let variables =
+            [("APP__TOPICS__TASK_EVENTS__NAME", "x")].into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+
+        let s: BaseSettings = load_from(&[], dir.path(), "local", Some(variables)).expect("loads");
+
+        assert_eq!(s.topics.task_events.name, "x");
+        assert_eq!(s.topics.task_events.partitions, 6);
+        assert_eq!(s.topics.task_events.retention_ms, topics::EVENT_TOPICS[0].retention_ms);
+        assert_eq!((s.topics.reminders.name.as_str(), s.topics.reminders.partitions), ("reminders", 3));
     }
 
     #[test]
