@@ -97,6 +97,9 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const RESUME_SLACK: Duration = Duration::from_secs(5);
 /// The oldest `Last-Event-ID` a stream resumes from.
 const MAX_RESUME_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+/// How far ahead of this replica's clock a `Last-Event-ID` may be: ids are minted by the
+/// replicas' clocks, which may differ a little, never by minutes.
+const MAX_CLOCK_SKEW: Duration = Duration::from_secs(60);
 /// Frames buffered between the consumer task and the response.
 const CHANNEL_CAPACITY: usize = 256;
 /// How long a full channel may stay full before the client is disconnected.
@@ -152,7 +155,8 @@ struct Resume {
 }
 
 /// Reads `Last-Event-ID`: absent or empty is a live stream; otherwise a UUIDv7 at most
-/// `MAX_RESUME_AGE` old.
+/// `MAX_RESUME_AGE` old and not from the future (beyond `MAX_CLOCK_SKEW`): such an id names no
+/// event this stream sent, and resuming from it would silently skip everything until then.
 fn last_event_id(headers: &HeaderMap, now: DateTime<Utc>) -> Result<Option<Resume>, ApiError> {
     let Some(value) = headers.get(LAST_EVENT_ID) else { return Ok(None) };
     let invalid = || {
@@ -173,6 +177,11 @@ fn last_event_id(headers: &HeaderMap, now: DateTime<Utc>) -> Result<Option<Resum
     if now.timestamp_millis().saturating_sub(created_ms) > millis(MAX_RESUME_AGE) {
         return Err(ApiError::bad_request(
             "the Last-Event-ID header names an event older than 24 hours; reload the tasks and reconnect without it",
+        ));
+    }
+    if created_ms.saturating_sub(now.timestamp_millis()) > millis(MAX_CLOCK_SKEW) {
+        return Err(ApiError::bad_request(
+            "the Last-Event-ID header names an event from the future; reconnect without it",
         ));
     }
     Ok(Some(Resume { id, since_ms: created_ms - millis(RESUME_SLACK) }))
@@ -612,6 +621,19 @@ mod tests {
 
         let later = Utc.timestamp_millis_opt(now.timestamp_millis() + 25 * 3_600_000).single().expect("time");
         assert!(last_event_id(&headers(&id.to_string()), later).is_err(), "older than 24 hours");
+    }
+
+    #[test]
+    fn a_last_event_id_from_the_future_is_refused_beyond_clock_skew() {
+        let now = Utc::now();
+        let ahead = |seconds: u64| {
+            let at = uuid::Timestamp::from_unix(uuid::NoContext, now.timestamp() as u64 + seconds, 0);
+            Uuid::new_v7(at).to_string()
+        };
+
+        assert!(last_event_id(&headers(&ahead(30)), now).is_ok(), "within the clock skew");
+        let error = last_event_id(&headers(&ahead(3600 * 24 * 365)), now).expect_err("a year ahead");
+        assert!(matches!(&error, ApiError::BadRequest(d) if d.contains("future")), "{error}");
     }
 
     #[test]
