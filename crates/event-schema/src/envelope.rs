@@ -32,6 +32,7 @@ pub struct EventMetadata {
     /// The task id the event is about (also the Kafka record key).
     pub subject: String,
     /// When the change happened (RFC 3339, UTC).
+    #[serde(deserialize_with = "crate::checked::instant")]
     pub time: DateTime<Utc>,
     /// Always `application/json`.
     pub datacontenttype: String,
@@ -57,6 +58,7 @@ pub struct EventMetadata {
     /// 32-bit Integer range. Reminder events carry the version of the task change that
     /// caused them (`reminder.sent`: the version of the scheduling change).
     #[schemars(range(min = 1, max = 2147483647))]
+    #[serde(deserialize_with = "crate::checked::sequence")]
     pub sequence: i64,
 }
 

@@ -11,6 +11,7 @@
 //! - [`payloads`]: the typed `data` of every event type.
 //! - [`decode`]: tolerant decoding of a record into an [`Event`] (unknown types never panic).
 //! - [`topics`]: the topic catalogue, consumer groups, dead-letter topics and their headers.
+//! - [`checked`]: what decoding refuses beyond the types (the schemas' ranges and formats).
 //! - [`contract`]: generation of the machine-readable files in `contracts/`.
 //!
 //! # Versioning
@@ -20,6 +21,7 @@
 //! renaming a field, changing a type or an enum's values) is a new version: see
 //! `docs/event-contract.md` for the steps.
 
+pub mod checked;
 pub mod contract;
 pub mod decode;
 pub mod envelope;

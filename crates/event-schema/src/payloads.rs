@@ -55,6 +55,7 @@ pub struct TaskDeleted {
     /// The last state of the task; its `version` is the deletion's sequence.
     pub task: TaskSnapshot,
     /// When it was deleted.
+    #[serde(deserialize_with = "crate::checked::instant")]
     pub deleted_at: DateTime<Utc>,
 }
 
@@ -67,9 +68,11 @@ pub struct ReminderScheduled {
     /// The task it reminds of.
     pub task_id: Uuid,
     /// When to deliver it.
+    #[serde(deserialize_with = "crate::checked::instant")]
     pub remind_at: DateTime<Utc>,
     /// The task's due instant, for the message text.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::checked::optional_instant")]
     pub due_at: Option<DateTime<Utc>>,
     /// The task's title, for the message text.
     pub title: String,
@@ -99,6 +102,7 @@ pub struct ReminderCancelled {
     /// The task it belonged to.
     pub task_id: Uuid,
     /// The instant it would have fired at.
+    #[serde(deserialize_with = "crate::checked::instant")]
     pub remind_at: DateTime<Utc>,
     /// Why.
     pub reason: CancelReason,
@@ -112,8 +116,10 @@ pub struct ReminderSent {
     /// The task it reminded of.
     pub task_id: Uuid,
     /// The instant it was due to fire.
+    #[serde(deserialize_with = "crate::checked::instant")]
     pub remind_at: DateTime<Utc>,
     /// When it was delivered.
+    #[serde(deserialize_with = "crate::checked::instant")]
     pub sent_at: DateTime<Utc>,
     /// The channels it was delivered to (e.g. `email`, `webhook`).
     pub channels: Vec<String>,

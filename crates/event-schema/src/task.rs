@@ -47,6 +47,7 @@ pub enum ReminderRule {
     /// An absolute instant.
     At {
         /// RFC 3339 instant.
+        #[serde(deserialize_with = "crate::checked::instant")]
         at: DateTime<Utc>,
     },
 }
@@ -84,6 +85,7 @@ pub struct TaskSnapshot {
     pub status: TaskStatus,
     /// When it was completed, while it is.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::checked::optional_instant")]
     pub completed_at: Option<DateTime<Utc>>,
     /// Priority.
     #[serde(default)]
@@ -93,6 +95,7 @@ pub struct TaskSnapshot {
     pub tags: Vec<String>,
     /// When the task is due.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::checked::optional_instant")]
     pub due_at: Option<DateTime<Utc>>,
     /// IANA time zone the user thinks of the task in (recurrence is evaluated in it).
     pub time_zone: String,
@@ -107,10 +110,13 @@ pub struct TaskSnapshot {
     pub series_id: Option<Uuid>,
     /// The occurrence instant this task stands for, within its series.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::checked::optional_instant")]
     pub occurrence_at: Option<DateTime<Utc>>,
     /// Creation time.
+    #[serde(deserialize_with = "crate::checked::instant")]
     pub created_at: DateTime<Utc>,
     /// Time of the last change.
+    #[serde(deserialize_with = "crate::checked::instant")]
     pub updated_at: DateTime<Utc>,
     /// Version after the change; equals the envelope's `sequence`.
     pub version: i64,

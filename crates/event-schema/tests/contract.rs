@@ -96,3 +96,55 @@ fn compatibility_examples_decode_without_error() {
         .expect("contracts/examples/compat.extra-fields.json");
     assert_eq!(decode(extra).expect("decodes").data.event_type(), Some(EventType::TaskCreated));
 }
+
+/// Every instant string of a golden example, one at a time, moved to a year RFC 3339 cannot
+/// write; and the envelope's `sequence` outside CloudEvents' Integer. `decode` refuses exactly
+/// the variants the schema refuses (an instant inside a free-form value, such as an update's
+/// `changes`, is only text to both).
+#[test]
+fn decode_refuses_what_the_json_schemas_refuse_instants_beyond_year_9999_and_bad_sequences() {
+    let mut checked = 0;
+    for (name, bytes) in examples() {
+        let value: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        let Some(event_type) = value["type"].as_str().and_then(EventType::parse) else { continue };
+        let schema_text =
+            std::fs::read_to_string(contracts_dir().join(contract::schema_path(event_type))).expect("schema file");
+        let schema: serde_json::Value = serde_json::from_str(&schema_text).expect("schema json");
+        let validator = jsonschema::options().should_validate_formats(true).build(&schema).expect("valid schema");
+        let mut variants = Vec::new();
+        for path in instant_paths(&value, String::new()) {
+            for bad in ["+10000-01-01T13:59:59Z", "-0001-12-31T10:00:00Z"] {
+                let mut edited = value.clone();
+                *edited.pointer_mut(&path).expect("path") = bad.into();
+                variants.push((format!("{path} = {bad}"), edited));
+            }
+        }
+        for sequence in [-7_i64, 0, 2_147_483_648] {
+            let mut edited = value.clone();
+            edited["sequence"] = sequence.into();
+            variants.push((format!("sequence = {sequence}"), edited));
+        }
+        for (what, edited) in variants {
+            let schema_accepts = validator.is_valid(&edited);
+            let decode_accepts = decode(&serde_json::to_vec(&edited).expect("json")).is_ok();
+            assert_eq!(decode_accepts, schema_accepts, "{name}: {what}: decode and the schema disagree");
+            checked += usize::from(!schema_accepts);
+        }
+    }
+    assert!(checked > 50, "only {checked} refused variants were checked");
+}
+
+/// JSON pointers of the strings that are RFC 3339 instants.
+fn instant_paths(value: &serde_json::Value, at: String) -> Vec<String> {
+    match value {
+        serde_json::Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => vec![at],
+        serde_json::Value::Object(map) => map
+            .iter()
+            .flat_map(|(k, v)| instant_paths(v, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"))))
+            .collect(),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().flat_map(|(i, v)| instant_paths(v, format!("{at}/{i}"))).collect()
+        }
+        _ => vec![],
+    }
+}
