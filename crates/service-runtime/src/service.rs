@@ -140,7 +140,7 @@ impl Service {
             )?;
             runtime.run(shutdown.clone()).await
         };
-        let server = crate::http::serve(listener, router, shutdown.clone());
+        let server = crate::http::serve(listener, router, &self.settings.http, shutdown.clone());
         let (served, worked) = tokio::join!(server, work);
         served.context("while serving HTTP")?;
         worked.context("while consuming")?;

@@ -86,11 +86,27 @@ pub struct HttpSettings {
     pub host: String,
     /// Port to bind; 0 picks a free one (tests).
     pub port: u16,
+    /// A client must send a request's headers within this time, or the connection is closed.
+    /// It also bounds a connection that sends nothing and an idle keep-alive connection.
+    pub header_read_timeout_ms: u64,
+    /// From a request's headers to its response's head (reading the body included): past it
+    /// the client gets 408. Streams (server-sent events) are bounded by their own lifetime.
+    pub request_timeout_ms: u64,
+    /// After SIGTERM, how long open connections may finish their requests before they are
+    /// closed. Keep it below the consumers' `consumer.shutdown_grace_ms` and Kubernetes'
+    /// `terminationGracePeriodSeconds`.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { host: "0.0.0.0".into(), port: 8080 }
+        Self {
+            host: "0.0.0.0".into(),
+            port: 8080,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            shutdown_grace_ms: 10_000,
+        }
     }
 }
 

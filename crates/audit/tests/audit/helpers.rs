@@ -72,7 +72,7 @@ impl Topics {
 
 fn base(topics: &Topics, group: &str) -> BaseSettings {
     BaseSettings {
-        http: HttpSettings { host: "127.0.0.1".into(), port: 0 },
+        http: HttpSettings { host: "127.0.0.1".into(), port: 0, ..HttpSettings::default() },
         kafka: kafka(),
         topics: topics.settings(),
         producer: ProducerSettings { message_timeout_ms: 5_000, ..Default::default() },

@@ -13,7 +13,7 @@ use crate::helpers::{eventually, kafka_settings, unique};
 async fn a_service_is_alive_at_once_ready_once_its_topics_exist_and_exports_metrics() {
     let suffix = unique("svc");
     let settings = BaseSettings {
-        http: HttpSettings { host: "127.0.0.1".into(), port: 0 },
+        http: HttpSettings { host: "127.0.0.1".into(), port: 0, ..HttpSettings::default() },
         kafka: kafka_settings(),
         topics: TopicSettings {
             task_events: TopicConfig { name: format!("task-events-{suffix}"), partitions: 2, retention_ms: 3_600_000 },
@@ -54,7 +54,7 @@ async fn a_service_that_may_not_create_topics_is_ready_only_once_someone_else_ha
     let suffix = unique("managed");
     let task_events = format!("task-events-{suffix}");
     let settings = BaseSettings {
-        http: HttpSettings { host: "127.0.0.1".into(), port: 0 },
+        http: HttpSettings { host: "127.0.0.1".into(), port: 0, ..HttpSettings::default() },
         kafka: kafka_settings(),
         topics: TopicSettings {
             task_events: TopicConfig { name: task_events.clone(), partitions: 2, retention_ms: 3_600_000 },
@@ -96,7 +96,7 @@ async fn a_consuming_service_creates_its_topics_and_dead_letter_topic_then_handl
     let task_events = format!("task-events-{suffix}");
     let group = format!("group-{suffix}");
     let settings = BaseSettings {
-        http: HttpSettings { host: "127.0.0.1".into(), port: 0 },
+        http: HttpSettings { host: "127.0.0.1".into(), port: 0, ..HttpSettings::default() },
         kafka: kafka_settings(),
         consumer: consumer_settings(&group),
         topics: TopicSettings {

@@ -64,7 +64,7 @@ pub(crate) async fn spawn_with(options: Options) -> TestApp {
     };
     let (task_events, reminders) = options.topics.unwrap_or_else(|| (unique("task-events"), unique("reminders")));
     let base = BaseSettings {
-        http: HttpSettings { host: "127.0.0.1".into(), port: 0 },
+        http: HttpSettings { host: "127.0.0.1".into(), port: 0, ..HttpSettings::default() },
         kafka: KafkaSettings { bootstrap_servers: options.bootstrap.unwrap_or_else(bootstrap), ..Default::default() },
         topics: TopicSettings {
             task_events: TopicConfig { name: task_events.clone(), partitions: 3, retention_ms: 3_600_000 },
