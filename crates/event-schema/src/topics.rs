@@ -95,7 +95,12 @@ pub mod dead_letter_headers {
     /// When it was dead-lettered (RFC 3339, UTC).
     pub const FAILED_AT: &str = "dlq.failed_at";
 
-    /// All of them, in the order above.
+    /// Present only when the original value did not fit in a dead letter (the dead letter adds
+    /// these headers to a record that may already be near the size limit): the original value's
+    /// size in bytes (decimal). The dead letter's value is then the original's first bytes.
+    pub const TRUNCATED: &str = "dlq.truncated";
+
+    /// All of them, in the order above, but for the optional [`TRUNCATED`].
     pub const ALL: [&str; 8] =
         [ERROR, ERROR_KIND, ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET, GROUP, ATTEMPTS, FAILED_AT];
 }

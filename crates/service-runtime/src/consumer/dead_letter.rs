@@ -3,6 +3,7 @@
 
 use chrono::{SecondsFormat, Utc};
 use event_schema::topics::dead_letter_headers as h;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use crate::consumer::InboundMessage;
 
@@ -18,6 +19,23 @@ pub(crate) fn headers(message: &InboundMessage, group: &str, reason: &str, attem
         (h::ATTEMPTS.into(), attempts.to_string().into_bytes()),
         (h::FAILED_AT.into(), Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true).into_bytes()),
     ]
+}
+
+/// Whether the record was refused for its size (librdkafka's `message.max.bytes`, or the
+/// broker's or topic's `max.message.bytes`): sent again as it is, it can never succeed, so it
+/// must be made smaller instead of retried. Every other producer error (broker down, topic
+/// missing, not authorised) can be mended by time or an operator and is retried.
+pub(crate) fn too_large(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::MessageSizeTooLarge | RDKafkaErrorCode::InvalidMessageSize)
+    )
+}
+
+/// How much of the original value the next try keeps, after a try with `kept` bytes was too
+/// large: half, so a value of any size fits after a few tries whatever the limit is.
+pub(crate) fn shrink(kept: usize) -> usize {
+    kept / 2
 }
 
 #[cfg(test)]
@@ -38,5 +56,18 @@ mod tests {
         assert_eq!(get(h::ATTEMPTS).as_deref(), Some("1"));
         assert!(get(h::FAILED_AT).is_some_and(|t| t.ends_with('Z')));
         assert_eq!(headers.len(), h::ALL.len());
+    }
+
+    #[test]
+    fn only_size_errors_count_as_too_large() {
+        let size = KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge);
+        let broker_down = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
+        let no_topic = KafkaError::MessageProduction(RDKafkaErrorCode::UnknownTopicOrPartition);
+
+        assert!(too_large(&size));
+        assert!(!too_large(&broker_down));
+        assert!(!too_large(&no_topic));
+        assert_eq!(shrink(999_800), 499_900);
+        assert_eq!(shrink(1), 0);
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use event_schema::topics::dead_letter_headers;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::topic_partition_list::TopicPartitionList;
@@ -440,30 +441,45 @@ impl<H: Handler> PartitionJob<H> {
     }
 
     /// Publishes the original record to the dead-letter topic, retrying while the broker is
-    /// unreachable (the message is never skipped without its dead letter).
+    /// unreachable (the message is never skipped without its dead letter). A dead letter too
+    /// large to publish (the added headers can push a record near the size limit over it) keeps
+    /// only the first part of the original value, marked with `dlq.truncated`: retrying it as
+    /// it is could never succeed and would stall the partition for ever.
     async fn dead_letter(&self, message: &InboundMessage, reason: &str, attempts: u32) -> bool {
         let shared = &self.shared;
         let extra = dead_letter::headers(message, &shared.group, reason, attempts);
-        let mut headers: Vec<(&str, Option<&[u8]>)> =
-            message.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
-        headers.extend(extra.iter().map(|(k, v)| (k.as_str(), Some(v.as_slice()))));
-        let record = OutboundRecord {
-            topic: &shared.dead_letter_topic,
-            key: message.key.as_deref(),
-            payload: message.payload(),
-            headers,
-        };
+        let original = message.payload();
+        let original_size = original.len().to_string();
+        let mut kept = original.len();
         let mut attempt: u32 = 0;
         loop {
-            attempt += 1;
-            match shared.producer.send(record.clone()).await {
+            let mut headers: Vec<(&str, Option<&[u8]>)> =
+                message.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
+            headers.extend(extra.iter().map(|(k, v)| (k.as_str(), Some(v.as_slice()))));
+            if kept < original.len() {
+                headers.push((dead_letter_headers::TRUNCATED, Some(original_size.as_bytes())));
+            }
+            let record = OutboundRecord {
+                topic: &shared.dead_letter_topic,
+                key: message.key.as_deref(),
+                payload: &original[..kept],
+                headers,
+            };
+            match shared.producer.send(record).await {
                 Ok(delivery) => {
                     tracing::warn!(topic = %message.topic, partition = message.partition, offset = message.offset,
                         dead_letter_topic = %shared.dead_letter_topic, dead_letter_offset = delivery.offset,
-                        error = %reason, "message dead-lettered");
+                        value_bytes_kept = kept, value_bytes = original.len(), error = %reason, "message dead-lettered");
                     return true;
                 }
+                Err(error) if dead_letter::too_large(&error) && kept > 0 => {
+                    kept = dead_letter::shrink(kept);
+                    tracing::warn!(topic = %message.topic, partition = message.partition, offset = message.offset,
+                        error = %error, value_bytes = original.len(), value_bytes_kept = kept,
+                        "dead letter too large; truncating its value");
+                }
                 Err(error) => {
+                    attempt += 1;
                     let delay = shared.backoff.delay(attempt, &mut rand::rng());
                     tracing::error!(error = %error, attempt, "publishing a dead letter failed; retrying");
                     shared.health.raise(&self.condition, format!("cannot publish dead letter: {error}"));

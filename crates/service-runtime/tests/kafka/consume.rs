@@ -103,6 +103,38 @@ async fn an_unparseable_message_is_dead_lettered_with_its_reason_and_the_rest_ar
     assert_eq!(record_count(&format!("{group}.dlq")).await, 1, "dead-lettered once");
 }
 
+/// The dead letter of a record near the size limit adds headers that push it over: it is
+/// dead-lettered with the first part of its value (marked `dlq.truncated`) instead of being
+/// retried for ever, and the records after it on the same partition are handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_near_the_size_limit_is_dead_lettered_truncated_and_the_partition_moves_on() {
+    let (topic, group) = topic_with_dead_letters(1).await;
+    let producer = producer();
+    let mut big = b"{this is not json ".to_vec();
+    big.resize(999_800, b'x');
+    produce(&producer, &topic, "k", &payload("k", 0), vec![]).await;
+    produce(&producer, &topic, "k", &big, vec![("trace", Some(b"abc".as_slice()))]).await;
+    for seq in 1..5 {
+        produce(&producer, &topic, "k", &payload("k", seq), vec![]).await;
+    }
+
+    let handler = RecordingHandler::default();
+    let running = start(&topic, &consumer_settings(&group), handler.clone());
+    eventually(WAIT, "the 5 good messages handled", || async { handler.seen.distinct().len() == 5 }).await;
+    running.shutdown().await;
+
+    let dead = read_topic(&format!("{group}.dlq"), 1).await;
+    let letter = &dead[0];
+    let value = letter.payload().expect("a value");
+    assert!(!value.is_empty() && value.len() < big.len(), "truncated to {} bytes", value.len());
+    assert!(big.starts_with(value), "the value is the original's first bytes");
+    assert_eq!(header(letter, dlq::TRUNCATED).as_deref(), Some("999800"), "marked with the original size");
+    assert_eq!(header(letter, dlq::ORIGINAL_OFFSET).as_deref(), Some("1"));
+    assert_eq!(header(letter, "trace").as_deref(), Some("abc"), "original headers kept");
+    assert!(header(letter, dlq::ERROR).is_some());
+    assert_eq!(record_count(&format!("{group}.dlq")).await, 1, "dead-lettered once");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_restarted_in_the_same_group_handles_the_rest_without_skipping_any() {
     let (topic, group) = topic_with_dead_letters(3).await;
