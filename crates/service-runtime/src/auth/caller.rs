@@ -13,8 +13,8 @@ pub const SERVICE_SUBJECT_PREFIX: &str = "service:";
 pub const ON_BEHALF_SCOPE: &str = "tasks:write_on_behalf";
 
 /// The request header in which a service token with [`ON_BEHALF_SCOPE`] names the user it
-/// acts for (`X-On-Behalf-Of: alice`): the user's `sub`, 1 to [`MAX_USER_ID_LEN`] visible
-/// ASCII characters. Lower case, as `http::HeaderName` spells names.
+/// acts for (`X-On-Behalf-Of: alice`): the user's `sub`, 1 to 256 visible ASCII characters.
+/// Lower case, as `http::HeaderName` spells names.
 pub const ON_BEHALF_OF_HEADER: &str = "x-on-behalf-of";
 
 /// The longest user id [`ON_BEHALF_OF_HEADER`] may carry.
