@@ -19,8 +19,11 @@
 //! - [`auth`]: bearer-token (JWT) verification, the caller's identity (an axum extractor),
 //!   development tokens.
 //! - [`problem`]: HTTP errors as RFC 9457 problem details ([`problem::ApiError`]).
+//! - [`client`]: service-to-service HTTP calls with the service's own token (development,
+//!   client credentials or a token file), on behalf of a user, retried where safe.
 
 pub mod auth;
+pub mod client;
 pub mod consumer;
 pub mod database;
 pub mod health;

@@ -35,18 +35,24 @@ pub(crate) async fn fresh_database() -> String {
     service_runtime::testing::fresh_postgres_database(&admin, "audit_test").await.expect("PostgreSQL on DATABASE_URL")
 }
 
-pub(crate) fn auth() -> AuthSettings {
-    service_runtime::auth::testing::settings()
+/// The audiences of the tests' tokens: each service checks its own.
+const AUDIT: &str = "audit";
+const TASK_API: &str = "task-api";
+
+pub(crate) fn auth(audience: &str) -> AuthSettings {
+    service_runtime::auth::testing::settings(audience)
 }
 
+/// A token for the audit API.
 pub(crate) fn token(sub: &str) -> String {
-    service_runtime::auth::testing::token(sub, serde_json::Map::new())
+    service_runtime::auth::testing::token(AUDIT, sub, serde_json::Map::new())
 }
 
+/// An administrator's token for the audit API.
 pub(crate) fn admin_token(sub: &str) -> String {
     let mut claims = serde_json::Map::new();
     claims.insert("roles".into(), serde_json::json!(["admin"]));
-    service_runtime::auth::testing::token(sub, claims)
+    service_runtime::auth::testing::token(AUDIT, sub, claims)
 }
 
 /// The topics one test's services share.
@@ -101,7 +107,7 @@ pub(crate) struct AuditApp {
 pub(crate) async fn spawn_audit(topics: &Topics, database_url: &str, group: &str) -> AuditApp {
     let app = AuditSettings {
         database: DatabaseSettings { url: database_url.to_owned(), ..Default::default() },
-        auth: auth(),
+        auth: auth(AUDIT),
         ..Default::default()
     };
     let application = Application::build(Settings { base: base(topics, group), app }).await.expect("build audit");
@@ -149,7 +155,7 @@ pub(crate) struct TaskApi {
 pub(crate) async fn spawn_task_api(topics: &Topics) -> TaskApi {
     let app = task_api::TaskApiSettings {
         database: DatabaseSettings { url: fresh_database().await, ..Default::default() },
-        auth: auth(),
+        auth: auth(TASK_API),
         ..Default::default()
     };
     let settings = task_api::Settings { base: base(topics, "unused-by-task-api"), app };
@@ -161,7 +167,10 @@ pub(crate) async fn spawn_task_api(topics: &Topics) -> TaskApi {
 impl TaskApi {
     /// Sends a request as `user`; returns the JSON body (or Null) after checking the status.
     pub(crate) async fn call(&self, method: Method, path: &str, user: &str, body: Option<Value>, expect: u16) -> Value {
-        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token(user));
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(service_runtime::auth::testing::token(TASK_API, user, serde_json::Map::new()));
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -8,8 +8,20 @@ use super::error::AuthError;
 /// `sub` prefix that marks a service identity (`service:recurring-task`).
 pub const SERVICE_SUBJECT_PREFIX: &str = "service:";
 
-/// The scope a service token needs to act for the user its `act_for` claim names.
+/// The scope a service token needs to act for a user (named by [`ON_BEHALF_OF_HEADER`] or
+/// the token's `act_for` claim).
 pub const ON_BEHALF_SCOPE: &str = "tasks:write_on_behalf";
+
+/// The request header in which a service token with [`ON_BEHALF_SCOPE`] names the user it
+/// acts for (`X-On-Behalf-Of: alice`): the user's `sub`, 1 to 256 visible ASCII characters.
+/// Lower case, as `http::HeaderName` spells names.
+pub const ON_BEHALF_OF_HEADER: &str = "x-on-behalf-of";
+
+/// The longest user id [`ON_BEHALF_OF_HEADER`] may carry.
+const MAX_USER_ID_LEN: usize = 256;
+
+/// How [`ON_BEHALF_OF_HEADER`] is written in messages.
+const HEADER: &str = "X-On-Behalf-Of";
 
 /// The role (in the token's `roles`) of an administrator; see [`Caller::is_admin`].
 pub const ADMIN_ROLE: &str = "admin";
@@ -17,8 +29,8 @@ pub const ADMIN_ROLE: &str = "admin";
 /// Who a verified request is for and from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// The user whose tasks the request reads and changes: `sub` for a user token,
-    /// `act_for` for a service acting for a user.
+    /// The user whose tasks the request reads and changes: `sub` for a user token, the
+    /// user named by [`ON_BEHALF_OF_HEADER`] or `act_for` for a service acting for a user.
     pub user_id: String,
     /// Who actually made the request, for the audit trail.
     pub actor: Actor,
@@ -94,8 +106,9 @@ impl Claims {
         serde_json::from_value(claims).map_err(|_| AuthError::Malformed)
     }
 
-    /// The caller these claims describe, or why they may not call.
-    pub(crate) fn into_caller(self) -> Result<Caller, AuthError> {
+    /// The caller these claims describe, or why they may not call. `on_behalf_of` is the
+    /// value of the request's [`ON_BEHALF_OF_HEADER`], if it has one.
+    pub(crate) fn into_caller(self, on_behalf_of: Option<&str>) -> Result<Caller, AuthError> {
         let sub = self.sub.filter(|s| !s.is_empty()).ok_or(AuthError::Malformed)?;
         let scopes = scopes(self.scope.as_deref(), self.scp);
         let roles = self.roles.unwrap_or_default();
@@ -103,6 +116,11 @@ impl Claims {
             if self.act_for.is_some() {
                 return Err(AuthError::Forbidden(format!(
                     "only a service token (`sub` \"{SERVICE_SUBJECT_PREFIX}…\") may act for a user with `act_for`"
+                )));
+            }
+            if on_behalf_of.is_some() {
+                return Err(AuthError::Forbidden(format!(
+                    "only a service token (`sub` \"{SERVICE_SUBJECT_PREFIX}…\") may act for a user with {HEADER}"
                 )));
             }
             return Ok(Caller { user_id: sub.clone(), actor: Actor::User(sub), scopes, roles });
@@ -115,19 +133,46 @@ impl Claims {
                 "the service token {sub:?} needs the scope {ON_BEHALF_SCOPE} to act for a user"
             )));
         }
-        let user = match self.act_for {
-            Some(user) if !user.is_empty() => user,
-            _ => {
+        let act_for = self.act_for.filter(|user| !user.is_empty());
+        let user = match (on_behalf_of, act_for) {
+            (Some(header), act_for) => {
+                let user = user_from_header(header)?;
+                if act_for.is_some_and(|claimed| claimed != user) {
+                    return Err(AuthError::Forbidden(format!(
+                        "{HEADER} and the token's `act_for` name different users"
+                    )));
+                }
+                user.to_owned()
+            }
+            (None, Some(user)) => {
+                if user.starts_with(SERVICE_SUBJECT_PREFIX) {
+                    return Err(AuthError::Forbidden("`act_for` must name a user, not a service".to_owned()));
+                }
+                user
+            }
+            (None, None) => {
                 return Err(AuthError::Forbidden(format!(
-                    "the service token {sub:?} must name the user it acts for in `act_for`"
+                    "the service token {sub:?} must name the user it acts for in the {HEADER} header \
+                     (or the token's `act_for` claim)"
                 )));
             }
         };
-        if user.starts_with(SERVICE_SUBJECT_PREFIX) {
-            return Err(AuthError::Forbidden("`act_for` must name a user, not a service".to_owned()));
-        }
         Ok(Caller { user_id: user, actor: Actor::Service(sub), scopes, roles })
     }
+}
+
+/// The user [`ON_BEHALF_OF_HEADER`] names: a user's `sub`, never a service, never empty, and
+/// plain enough to appear in logs and audit records as it is.
+fn user_from_header(value: &str) -> Result<&str, AuthError> {
+    if value.is_empty() || value.len() > MAX_USER_ID_LEN || !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AuthError::Forbidden(format!(
+            "{HEADER} must name a user: 1 to {MAX_USER_ID_LEN} visible ASCII characters"
+        )));
+    }
+    if value.starts_with(SERVICE_SUBJECT_PREFIX) {
+        return Err(AuthError::Forbidden(format!("{HEADER} must name a user, not a service")));
+    }
+    Ok(value)
 }
 
 fn scopes(scope: Option<&str>, scp: Option<Scopes>) -> Vec<String> {
@@ -152,7 +197,18 @@ mod tests {
     use super::*;
 
     fn caller(claims: serde_json::Value) -> Result<Caller, AuthError> {
-        Claims::parse(claims)?.into_caller()
+        Claims::parse(claims)?.into_caller(None)
+    }
+
+    fn caller_on_behalf_of(claims: serde_json::Value, header: &str) -> Result<Caller, AuthError> {
+        Claims::parse(claims)?.into_caller(Some(header))
+    }
+
+    fn forbidden_reason(result: Result<Caller, AuthError>) -> String {
+        match result {
+            Err(AuthError::Forbidden(reason)) => reason,
+            other => panic!("expected a 403, got {other:?}"),
+        }
     }
 
     #[test]
@@ -217,6 +273,63 @@ mod tests {
         let result = caller(json!({ "sub": "mallory", "scope": ON_BEHALF_SCOPE, "act_for": "alice" }));
 
         assert!(matches!(result, Err(AuthError::Forbidden(_))));
+    }
+
+    #[test]
+    fn a_service_with_the_scope_acts_for_the_user_its_header_names() {
+        let claims = json!({ "sub": "service:recurring-task", "scope": ON_BEHALF_SCOPE });
+
+        let caller = caller_on_behalf_of(claims, "alice").expect("the service acts for alice");
+
+        assert_eq!(caller.user_id, "alice");
+        assert_eq!(caller.actor, Actor::Service("service:recurring-task".into()));
+    }
+
+    #[test]
+    fn the_header_may_repeat_act_for_but_not_contradict_it() {
+        let claims = json!({ "sub": "service:recurring-task", "scope": ON_BEHALF_SCOPE, "act_for": "alice" });
+
+        let same = caller_on_behalf_of(claims.clone(), "alice").expect("the same user");
+        let other = forbidden_reason(caller_on_behalf_of(claims, "bob"));
+
+        assert_eq!(same.user_id, "alice");
+        assert!(other.contains("different users"), "{other}");
+    }
+
+    #[test]
+    fn a_user_token_may_not_name_someone_else_in_the_header() {
+        let reason =
+            forbidden_reason(caller_on_behalf_of(json!({ "sub": "mallory", "scope": ON_BEHALF_SCOPE }), "alice"));
+
+        assert!(reason.contains("only a service token") && reason.contains("X-On-Behalf-Of"), "{reason}");
+    }
+
+    #[test]
+    fn a_service_token_without_the_scope_may_not_use_the_header() {
+        let reason = forbidden_reason(caller_on_behalf_of(json!({ "sub": "service:recurring-task" }), "alice"));
+
+        assert!(reason.contains(ON_BEHALF_SCOPE), "{reason}");
+    }
+
+    #[test]
+    fn a_header_naming_a_service_or_empty_or_unreadable_is_forbidden() {
+        let claims = json!({ "sub": "service:recurring-task", "scope": ON_BEHALF_SCOPE });
+        let too_long = "a".repeat(257);
+
+        let service = forbidden_reason(caller_on_behalf_of(claims.clone(), "service:audit"));
+        assert!(service.contains("not a service"), "{service}");
+        for bad in ["", "al ice", "alice\u{7f}", "élise", too_long.as_str()] {
+            let reason = forbidden_reason(caller_on_behalf_of(claims.clone(), bad));
+            assert!(reason.contains("visible ASCII"), "{bad:?}: {reason}");
+        }
+        assert!(caller_on_behalf_of(claims, &"a".repeat(256)).is_ok(), "256 characters are enough for any sub");
+    }
+
+    #[test]
+    fn a_service_token_naming_nobody_is_told_about_the_header() {
+        let reason = forbidden_reason(caller(json!({ "sub": "service:recurring-task", "scope": ON_BEHALF_SCOPE })));
+
+        assert!(reason.contains("X-On-Behalf-Of") && reason.contains("act_for"), "{reason}");
     }
 
     #[test]

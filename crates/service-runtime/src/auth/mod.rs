@@ -15,10 +15,11 @@
 //! - `keys`: loading and checking the keys once (secret, PEMs, JWKS file); which keys may
 //!   verify a token.
 //! - `verifier`: [`Verifier`]: signature and registered claims, then the caller.
-//! - `caller`: [`Caller`], [`Actor`], the role and scope names, and the claims they are read
-//!   from.
+//! - `caller`: [`Caller`], [`Actor`], the role and scope names, the on-behalf header, and
+//!   the claims they are read from.
 //! - `extract`: the axum extractor.
 //! - `dev_token`: [`mint_dev_token`].
+//! - `testing` (tests, and the `testing` feature): a test secret, settings and tokens.
 //! - `error`: [`AuthError`] (per request), [`AuthConfigError`] (at startup).
 //!
 //! # Decisions
@@ -46,13 +47,20 @@
 //!   `service:recurring-task`), not by a claim such as `token_use`: the identity is then
 //!   visible in every log and audit record, and no user id can look like one by accident of
 //!   a missing claim. A service token may only call an API *for a user*: it must carry the
-//!   scope [`ON_BEHALF_SCOPE`] (`tasks:write_on_behalf`) and name the user in the `act_for`
-//!   claim (a string: the user's `sub`). It then yields `Caller { user_id: <act_for>, actor:
-//!   Actor::Service(<sub>) }`. This borrows RFC 8693's idea of an actor distinct from the
-//!   subject, inverted: RFC 8693 puts the acting party in `act` and the user in `sub`; here
-//!   the service stays the subject (its token is its own credential) and `act_for` names
-//!   the user. A service token without the scope or without `act_for`, an `act_for` naming a
-//!   service, or an `act_for` on a user token is [`AuthError::Forbidden`] (403).
+//!   scope [`ON_BEHALF_SCOPE`] (`tasks:write_on_behalf`) and name the user, either per
+//!   request in the [`ON_BEHALF_OF_HEADER`] header (`X-On-Behalf-Of: alice`) or in the
+//!   token's `act_for` claim (a string: the user's `sub`). It then yields `Caller { user_id:
+//!   <user>, actor: Actor::Service(<sub>) }`. The header exists because an identity
+//!   provider's client-credentials token names the service only: one token then serves every
+//!   user, and the scope is what lets the service name them. `act_for` borrows RFC 8693's
+//!   idea of an actor distinct from the subject, inverted: RFC 8693 puts the acting party in
+//!   `act` and the user in `sub`; here the service stays the subject (its token is its own
+//!   credential) and the header or `act_for` names the user.
+//! - **Refusals (403, [`AuthError::Forbidden`] with the reason)**: a service token without the
+//!   scope, or naming nobody; the header or `act_for` on a user token; a header or `act_for`
+//!   naming a service; an empty, repeated or unreadable header (1 to 256 visible ASCII
+//!   characters); a header and an `act_for` naming different users. The token is checked
+//!   first, so a bad token is still a 401 whatever the header says.
 //! - **Roles** are the bearer's own: a service acting for a user keeps the service's roles.
 //! - **Challenges**: no token → `Bearer realm="taskstream"` (RFC 6750 §3.1: no error
 //!   code); a refused token → `error="invalid_token", error_description="<code>"` with the
@@ -68,38 +76,12 @@ mod keys;
 mod settings;
 #[cfg(test)]
 mod test_support;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod verifier;
 
-pub use caller::{ADMIN_ROLE, Actor, Caller, ON_BEHALF_SCOPE, SERVICE_SUBJECT_PREFIX};
+pub use caller::{ADMIN_ROLE, Actor, Caller, ON_BEHALF_OF_HEADER, ON_BEHALF_SCOPE, SERVICE_SUBJECT_PREFIX};
 pub use dev_token::mint_dev_token;
 pub use error::{AuthConfigError, AuthError};
 pub use settings::{AuthSettings, PublicKeyAlgorithm, PublicKeySetting};
 pub use verifier::Verifier;
-
-/// Tests of services: token verification with a fixed HS256 secret (issuer `taskstream-test`,
-/// audience `task-api`), and tokens it accepts.
-pub mod testing {
-    use std::time::Duration;
-
-    use secrecy::SecretString;
-
-    use super::{AuthSettings, mint_dev_token};
-
-    /// The test secret (32 bytes or more, as HS256 keys must be).
-    pub const SECRET: &str = "test-secret-at-least-32-bytes-long!!";
-
-    /// Settings that verify the tokens of [`token`].
-    pub fn settings() -> AuthSettings {
-        AuthSettings {
-            hs256_secret: Some(SecretString::from(SECRET)),
-            issuer: Some("taskstream-test".into()),
-            audience: Some("task-api".into()),
-            ..Default::default()
-        }
-    }
-
-    /// A ten-minute token for `sub` with extra `claims` (e.g. `roles`, `scope`, `act_for`).
-    pub fn token(sub: &str, claims: serde_json::Map<String, serde_json::Value>) -> String {
-        mint_dev_token(&settings(), sub, Duration::from_secs(600), claims).unwrap_or_else(|e| panic!("test token: {e}"))
-    }
-}

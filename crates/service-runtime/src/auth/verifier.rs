@@ -57,6 +57,14 @@ impl Verifier {
 
     /// The caller a token (the part after `Bearer `) identifies, or why it is refused.
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        self.verify_request(token, None)
+    }
+
+    /// [`Verifier::verify`] for a request that may name, in
+    /// [`ON_BEHALF_OF_HEADER`](super::ON_BEHALF_OF_HEADER), the user a service acts for:
+    /// `on_behalf_of` is that header's value. The token is checked first, so a refused token
+    /// is refused (401) whatever the header says.
+    pub fn verify_request(&self, token: &str, on_behalf_of: Option<&str>) -> Result<Caller, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         // RFC 7515 §4.1.11: a token that needs an extension we do not understand is invalid.
         if header.crit.as_ref().is_some_and(|crit| !crit.is_empty()) {
@@ -69,7 +77,7 @@ impl Verifier {
         let validation = self.validation(header.alg);
         for key in candidates {
             match jsonwebtoken::decode::<serde_json::Value>(token, key, &validation) {
-                Ok(data) => return Claims::parse(data.claims)?.into_caller(),
+                Ok(data) => return Claims::parse(data.claims)?.into_caller(on_behalf_of),
                 // Another candidate (a key without `kid`, say) may have signed it.
                 Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => {}
                 Err(e) => return Err(auth_error(&e)),

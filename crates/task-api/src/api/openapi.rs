@@ -25,6 +25,10 @@
 //!   `ProblemDetails` schema; `WWW-Authenticate` (401) and `Retry-After` (503) are required.
 //! - utoipa 5 can neither mark a response header `required` nor give one operation an empty
 //!   `security`; [`document`] adds both ([`REQUIRED_HEADERS`], `/openapi.json`).
+//! - **`X-On-Behalf-Of`** (a service naming the user it acts for) is read by the bearer-token
+//!   extractor of every `/v1` operation, not by the handlers: [`document`] adds it to each of
+//!   them as one shared parameter component (`OnBehalfOf`) rather than to every handler's
+//!   attribute, so no operation can miss it.
 //!
 //! [`TaskSnapshot`]: event_schema::TaskSnapshot
 //! [`ProblemDetails`]: service_runtime::problem::ProblemDetails
@@ -116,7 +120,9 @@ impl Modify for Security {
             .bearer_format("JWT")
             .description(Some(
                 "A JWT with the user in `sub` (HS256, RS256 or EdDSA, as configured). \
-                 Locally: `make token SUB=alice`.",
+                 Locally: `make token SUB=alice`. A service (`sub` `service:<name>`) acts for a user: \
+                 with the scope `tasks:write_on_behalf` it names the user in the `X-On-Behalf-Of` \
+                 header (or the token's `act_for` claim).",
             ))
             .build();
         components.add_security_scheme(BEARER, SecurityScheme::Http(scheme));
@@ -138,7 +144,19 @@ pub fn document() -> Value {
         schemas.extend(task_schemas());
         schemas.extend(hand_written_schemas());
     }
+    if let Some(components) = document["components"].as_object_mut() {
+        let parameters = components.entry("parameters").or_insert_with(|| json!({}));
+        parameters[ON_BEHALF_OF] = on_behalf_of_parameter();
+    }
     if let Some(paths) = document["paths"].as_object_mut() {
+        for (_, item) in paths.iter_mut().filter(|(path, _)| path.starts_with("/v1/")) {
+            for operation in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
+                let parameters = operation.as_object_mut().map(|o| o.entry("parameters").or_insert_with(|| json!([])));
+                if let Some(parameters) = parameters.and_then(Value::as_array_mut) {
+                    parameters.push(json!({ "$ref": format!("#/components/parameters/{ON_BEHALF_OF}") }));
+                }
+            }
+        }
         for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|p| p.values_mut()) {
             if let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
                 fix_responses(responses);
@@ -151,6 +169,25 @@ pub fn document() -> Value {
     // The document itself is public: an empty list, not the global bearer requirement.
     document["paths"]["/openapi.json"]["get"]["security"] = json!([]);
     document
+}
+
+/// The name of the `X-On-Behalf-Of` parameter component.
+const ON_BEHALF_OF: &str = "OnBehalfOf";
+
+/// `X-On-Behalf-Of`, which the bearer-token extractor reads on every `/v1` operation.
+fn on_behalf_of_parameter() -> Value {
+    json!({
+        "name": "X-On-Behalf-Of",
+        "in": "header",
+        "required": false,
+        "description": "For a service token (`sub` `service:<name>`) with the scope `tasks:write_on_behalf`: \
+                        the user (`sub`) the service acts for. The request then reads and changes that user's \
+                        tasks, and its events record the service as `actor`. 403 with a user token, a service \
+                        token without the scope, a value naming a service (`service:…`), an empty or repeated \
+                        header, or one that differs from the token's `act_for`.",
+        "schema": { "type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[!-~]+$" },
+        "example": "alice",
+    })
 }
 
 /// Marks [`REQUIRED_HEADERS`], and spells links' fields as OpenAPI does: utoipa 5.5
@@ -591,7 +628,8 @@ problem_responses! {
     Unauthorized => "No bearer token, or one that does not verify.",
         "WWW-Authenticate": "RFC 6750 challenge; `error_description` names the reason (`expired`, `bad_signature`, …).";
     /// 403.
-    Forbidden => "A valid token that may not do this (a service token without `act_for`).",
+    Forbidden => "A valid token that may not do this: a service token naming no user, or without the scope \
+                  `tasks:write_on_behalf`; `X-On-Behalf-Of` where it is not allowed.",
         "WWW-Authenticate": "RFC 6750 challenge with `error=\"insufficient_scope\"`, for a token refused as such.";
     /// 404.
     NotFound => "No such task for this user.";

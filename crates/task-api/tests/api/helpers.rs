@@ -30,12 +30,20 @@ pub(crate) async fn fresh_database() -> String {
         .expect("PostgreSQL on DATABASE_URL")
 }
 
+/// The audience task-api's test tokens are for.
+pub(crate) const AUDIENCE: &str = "task-api";
+
 pub(crate) fn auth_settings() -> AuthSettings {
-    service_runtime::auth::testing::settings()
+    service_runtime::auth::testing::settings(AUDIENCE)
 }
 
 pub(crate) fn token(sub: &str) -> String {
-    service_runtime::auth::testing::token(sub, serde_json::Map::new())
+    token_with(sub, serde_json::Map::new())
+}
+
+/// A token for `sub` with extra claims (`scope`, `roles`, …).
+pub(crate) fn token_with(sub: &str, claims: serde_json::Map<String, Value>) -> String {
+    service_runtime::auth::testing::token(AUDIENCE, sub, claims)
 }
 
 pub(crate) struct TestApp {

@@ -4,4 +4,5 @@
 mod crud;
 mod events_stream;
 mod helpers;
+mod on_behalf;
 mod outbox;
