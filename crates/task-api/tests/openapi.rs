@@ -113,7 +113,10 @@ fn every_route_of_the_router_is_documented_and_nothing_else() {
 /// `api::router` on port 0 with the state `Application::build` makes (in-memory SQLite; the
 /// Kafka producer is created but never used, so no broker is needed).
 async fn serve_router() -> (String, tokio::task::JoinHandle<()>) {
-    let base = BaseSettings { http: HttpSettings { host: "127.0.0.1".into(), port: 0, ..HttpSettings::default() }, ..Default::default() };
+    let base = BaseSettings {
+        http: HttpSettings { host: "127.0.0.1".into(), port: 0, ..HttpSettings::default() },
+        ..Default::default()
+    };
     let auth = AuthSettings {
         hs256_secret: Some(SecretString::from("openapi-test-secret-at-least-32-bytes")),
         ..Default::default()
