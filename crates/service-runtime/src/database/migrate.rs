@@ -11,8 +11,9 @@ use std::time::Instant;
 
 use sqlx::migrate::{MigrateError, Migration, MigrationType};
 
-use super::pool::{Backend, Pool, Tx};
+use super::pool::{Backend, Pool};
 use super::sql::{Arg, Sql};
+use super::tx::Tx;
 
 /// A service's migrations: `(version, description, SQL)` per file, for each backend.
 ///

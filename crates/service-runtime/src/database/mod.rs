@@ -3,7 +3,9 @@
 //!
 //! # Layout
 //! - `settings`: [`DatabaseSettings`] and [`redact`] (a URL fit for logs).
-//! - `pool`: [`Pool`], [`Backend`], [`Tx`]: connect, statements and queries, transactions.
+//! - `pool`: [`Pool`], [`Backend`]: connect, statements and queries outside a transaction.
+//! - `tx`: [`Tx`]: statements and queries in a transaction, commit, rollback.
+//! - `exec`: running an [`Sql`] on one backend (shared by `pool` and `tx`).
 //! - `migrate`: [`Migrations`]: a service's embedded migrations and their runner.
 //! - `sql`: [`Sql`], [`Arg`]: statements with typed binds for either backend.
 //! - `row`: [`Row`]: rows of either backend read through typed getters.
@@ -30,15 +32,18 @@
 //!   recorded in a table per service (sqlx's layout, our runner: sqlx 0.8 has one fixed table).
 
 mod error;
+mod exec;
 mod migrate;
 mod pool;
 mod row;
 mod settings;
 mod sql;
+mod tx;
 
 pub use error::is_transient;
 pub use migrate::Migrations;
-pub use pool::{Backend, Pool, Tx};
+pub use pool::{Backend, Pool};
 pub use row::Row;
 pub use settings::{DatabaseSettings, redact};
 pub use sql::{Arg, InvalidInstant, Sql, from_micros, micros, postgres, sqlite};
+pub use tx::Tx;

@@ -1,17 +1,18 @@
-//! [`Pool`]: a connection pool of either backend, connected and migrated; [`Tx`]: a
-//! transaction of either.
+//! [`Pool`]: a connection pool of either backend, connected and migrated.
 
 use std::str::FromStr as _;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Executor, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{PgPool, SqlitePool};
 
+use super::exec::{lite, pg};
 use super::migrate::Migrations;
 use super::row::Row;
 use super::settings::{DatabaseSettings, redact};
-use super::sql::{Sql, postgres, sqlite};
+use super::sql::Sql;
+use super::tx::Tx;
 
 /// How long a caller waits for a pooled connection before giving up: long enough to ride out
 /// a burst, short enough that a request is not left hanging.
@@ -159,128 +160,6 @@ impl Pool {
             Self::Postgres(pool) => pool.close().await,
             Self::Sqlite(pool) => pool.close().await,
         }
-    }
-}
-
-/// An open transaction of either backend; dropping it without [`Tx::commit`] rolls it back.
-#[derive(Debug)]
-pub enum Tx {
-    /// PostgreSQL.
-    Postgres(Transaction<'static, Postgres>),
-    /// SQLite (holding the write lock).
-    Sqlite(Transaction<'static, Sqlite>),
-}
-
-impl Tx {
-    /// The backend.
-    pub fn backend(&self) -> Backend {
-        match self {
-            Self::Postgres(_) => Backend::Postgres,
-            Self::Sqlite(_) => Backend::Sqlite,
-        }
-    }
-
-    /// Runs a statement; returns the rows affected.
-    pub async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
-        match self {
-            Self::Postgres(tx) => pg::execute(&mut **tx, sql).await,
-            Self::Sqlite(tx) => lite::execute(&mut **tx, sql).await,
-        }
-    }
-
-    /// Runs a query; returns every row.
-    pub async fn fetch_all(&mut self, sql: Sql) -> Result<Vec<Row>, sqlx::Error> {
-        match self {
-            Self::Postgres(tx) => pg::fetch_all(&mut **tx, sql).await,
-            Self::Sqlite(tx) => lite::fetch_all(&mut **tx, sql).await,
-        }
-    }
-
-    /// Runs a query; returns its first row, if any.
-    pub async fn fetch_optional(&mut self, sql: Sql) -> Result<Option<Row>, sqlx::Error> {
-        match self {
-            Self::Postgres(tx) => pg::fetch_optional(&mut **tx, sql).await,
-            Self::Sqlite(tx) => lite::fetch_optional(&mut **tx, sql).await,
-        }
-    }
-
-    /// Runs a query; returns its first row, or [`sqlx::Error::RowNotFound`].
-    pub async fn fetch_one(&mut self, sql: Sql) -> Result<Row, sqlx::Error> {
-        self.fetch_optional(sql).await?.ok_or(sqlx::Error::RowNotFound)
-    }
-
-    /// Commits.
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Self::Postgres(tx) => tx.commit().await,
-            Self::Sqlite(tx) => tx.commit().await,
-        }
-    }
-
-    /// Rolls back (what dropping the transaction does too, but here a failure is reported).
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        match self {
-            Self::Postgres(tx) => tx.rollback().await,
-            Self::Sqlite(tx) => tx.rollback().await,
-        }
-    }
-}
-
-/// The statements of [`Pool`] and [`Tx`] on PostgreSQL, for a pool or a connection alike.
-mod pg {
-    use super::*;
-
-    pub(super) async fn execute<'c>(
-        executor: impl Executor<'c, Database = Postgres>,
-        sql: Sql,
-    ) -> Result<u64, sqlx::Error> {
-        let (text, args) = sql.into_parts();
-        Ok(postgres(&text, args).execute(executor).await?.rows_affected())
-    }
-
-    pub(super) async fn fetch_all<'c>(
-        executor: impl Executor<'c, Database = Postgres>,
-        sql: Sql,
-    ) -> Result<Vec<Row>, sqlx::Error> {
-        let (text, args) = sql.into_parts();
-        Ok(postgres(&text, args).fetch_all(executor).await?.into_iter().map(Row::Postgres).collect())
-    }
-
-    pub(super) async fn fetch_optional<'c>(
-        executor: impl Executor<'c, Database = Postgres>,
-        sql: Sql,
-    ) -> Result<Option<Row>, sqlx::Error> {
-        let (text, args) = sql.into_parts();
-        Ok(postgres(&text, args).fetch_optional(executor).await?.map(Row::Postgres))
-    }
-}
-
-/// The statements of [`Pool`] and [`Tx`] on SQLite, for a pool or a connection alike.
-mod lite {
-    use super::*;
-
-    pub(super) async fn execute<'c>(
-        executor: impl Executor<'c, Database = Sqlite>,
-        sql: Sql,
-    ) -> Result<u64, sqlx::Error> {
-        let (text, args) = sql.into_parts();
-        Ok(sqlite(&text, args).execute(executor).await?.rows_affected())
-    }
-
-    pub(super) async fn fetch_all<'c>(
-        executor: impl Executor<'c, Database = Sqlite>,
-        sql: Sql,
-    ) -> Result<Vec<Row>, sqlx::Error> {
-        let (text, args) = sql.into_parts();
-        Ok(sqlite(&text, args).fetch_all(executor).await?.into_iter().map(Row::Sqlite).collect())
-    }
-
-    pub(super) async fn fetch_optional<'c>(
-        executor: impl Executor<'c, Database = Sqlite>,
-        sql: Sql,
-    ) -> Result<Option<Row>, sqlx::Error> {
-        let (text, args) = sql.into_parts();
-        Ok(sqlite(&text, args).fetch_optional(executor).await?.map(Row::Sqlite))
     }
 }
 
