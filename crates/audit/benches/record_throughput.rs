@@ -20,7 +20,7 @@ use audit::handler::AuditHandler;
 use audit::store::AuditStore;
 use service_runtime::CancellationToken;
 use service_runtime::consumer::ConsumerRuntime;
-use service_runtime::database::{DatabaseSettings, Pool};
+use service_runtime::database::{DatabaseSettings, Pool, Sql};
 use service_runtime::health::Health;
 use service_runtime::kafka::Producer;
 use service_runtime::metrics::{BATCH_DURATION, BATCH_SIZE};
@@ -143,17 +143,13 @@ async fn drop_database(admin: &str, url: &str) -> anyhow::Result<()> {
     let name = url.rsplit('/').next().unwrap_or_default();
     anyhow::ensure!(!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{name:?}");
     let mut admin = sqlx::PgConnection::connect(admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut admin).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await?;
     Ok(())
 }
 
 async fn count_rows(pool: &Pool) -> Result<usize, sqlx::Error> {
-    const COUNT: &str = "SELECT COUNT(*) FROM audit_events";
-    let rows: i64 = match pool {
-        Pool::Postgres(pool) => sqlx::query_scalar(COUNT).fetch_one(pool).await?,
-        Pool::Sqlite(pool) => sqlx::query_scalar(COUNT).fetch_one(pool).await?,
-    };
-    Ok(usize::try_from(rows).unwrap_or_default())
+    let row = pool.fetch_one(Sql::new(pool.backend(), "SELECT COUNT(*) AS n FROM audit_events")).await?;
+    row.int("n")
 }
 
 /// The runtime's batch metrics of one group (multi-message batches only: a lone waiting

@@ -158,7 +158,7 @@ pub async fn fresh_postgres_database(admin_url: &str, prefix: &str) -> Result<St
     }
     let mut admin = sqlx::PgConnection::connect(admin_url).await?;
     // The name was just checked to be letters, digits and underscores.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
     let (server, _) =
         admin_url.rsplit_once('/').ok_or_else(|| sqlx::Error::Configuration("no database in the URL".into()))?;
     Ok(format!("{server}/{name}"))

@@ -4,7 +4,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use service_runtime::database::{Arg, Backend, Sql, Tx};
-use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::rows::{self, HEAD_COLUMNS, Head};
@@ -85,10 +84,7 @@ async fn lock_heads(tx: &mut Tx, users: &BTreeSet<&str>) -> Result<Vec<Head>, sq
     if backend == Backend::Postgres {
         select.push(" FOR UPDATE");
     }
-    match tx {
-        Tx::Postgres(t) => select.into_postgres().fetch_all(&mut **t).await?.iter().map(rows::head).collect(),
-        Tx::Sqlite(t) => select.into_sqlite().fetch_all(&mut **t).await?.iter().map(rows::head).collect(),
-    }
+    tx.fetch_all(select).await?.iter().map(rows::head).collect()
 }
 
 /// Which of `ids` are recorded already.
@@ -97,23 +93,9 @@ async fn existing_ids(tx: &mut Tx, ids: &[Uuid]) -> Result<HashSet<Uuid>, sqlx::
     for chunk in ids.chunks(INSERT_CHUNK * 4) {
         let mut sql = Sql::new(tx.backend(), "SELECT event_id FROM audit_events WHERE event_id IN ");
         sql.bind_list(chunk.iter().map(|id| Arg::Uuid(*id)));
-        let rows: Vec<Uuid> = match tx {
-            Tx::Postgres(t) => sql
-                .into_postgres()
-                .fetch_all(&mut **t)
-                .await?
-                .iter()
-                .map(|r| r.try_get("event_id"))
-                .collect::<Result<_, _>>()?,
-            Tx::Sqlite(t) => sql
-                .into_sqlite()
-                .fetch_all(&mut **t)
-                .await?
-                .iter()
-                .map(|r| r.try_get("event_id"))
-                .collect::<Result<_, _>>()?,
-        };
-        found.extend(rows);
+        for row in tx.fetch_all(sql).await? {
+            found.insert(row.uuid("event_id")?);
+        }
     }
     Ok(found)
 }
@@ -160,40 +142,34 @@ async fn update_heads<'a>(
     tx: &mut Tx,
     chains: impl Iterator<Item = (&'a String, &'a Appender)>,
 ) -> Result<(), sqlx::Error> {
-    const UPDATE_ONE: &str =
-        "UPDATE audit_chain_heads SET last_seq = $1, last_hash = $2, last_recorded_at = $3 WHERE user_id = $4";
-    match tx {
-        Tx::Postgres(t) => {
-            let (mut users, mut seqs, mut hashes, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for (user, chain) in chains {
-                users.push(user.clone());
-                seqs.push(chain.last().seq);
-                hashes.push(chain.last().hash.clone());
-                times.push(chain.last_recorded_at());
-            }
-            sqlx::query(
-                "UPDATE audit_chain_heads AS h SET last_seq = v.seq, last_hash = v.hash, last_recorded_at = v.at \
-                 FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::timestamptz[]) AS v(user_id, seq, hash, at) \
-                 WHERE h.user_id = v.user_id",
-            )
-            .bind(users)
-            .bind(seqs)
-            .bind(hashes)
-            .bind(times)
-            .execute(&mut **t)
-            .await?;
+    if let Tx::Postgres(t) = tx {
+        let (mut users, mut seqs, mut hashes, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (user, chain) in chains {
+            users.push(user.clone());
+            seqs.push(chain.last().seq);
+            hashes.push(chain.last().hash.clone());
+            times.push(chain.last_recorded_at());
         }
-        Tx::Sqlite(t) => {
-            for (user, chain) in chains {
-                let args = [
-                    Arg::Int(chain.last().seq),
-                    Arg::Text(chain.last().hash.clone()),
-                    Arg::OptTime(chain.last_recorded_at()),
-                    Arg::Text(user.clone()),
-                ];
-                service_runtime::database::sqlite(UPDATE_ONE, args).execute(&mut **t).await?;
-            }
-        }
+        sqlx::query(
+            "UPDATE audit_chain_heads AS h SET last_seq = v.seq, last_hash = v.hash, last_recorded_at = v.at \
+             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::timestamptz[]) AS v(user_id, seq, hash, at) \
+             WHERE h.user_id = v.user_id",
+        )
+        .bind(users)
+        .bind(seqs)
+        .bind(hashes)
+        .bind(times)
+        .execute(&mut **t)
+        .await?;
+        return Ok(());
+    }
+    for (user, chain) in chains {
+        let mut sql = Sql::new(tx.backend(), "UPDATE audit_chain_heads SET last_seq = ");
+        sql.bind(Arg::Int(chain.last().seq));
+        sql.push(", last_hash = ").bind(Arg::Text(chain.last().hash.clone()));
+        sql.push(", last_recorded_at = ").bind(Arg::OptTime(chain.last_recorded_at()));
+        sql.push(" WHERE user_id = ").bind(Arg::Text(user.clone()));
+        tx.execute(sql).await?;
     }
     Ok(())
 }

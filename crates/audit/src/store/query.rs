@@ -181,10 +181,7 @@ fn select(store: &AuditStore, query: &AuditQuery, limit: u32) -> Sql {
 }
 
 pub(super) async fn fetch(pool: &Pool, sql: Sql) -> Result<Vec<StoredEntry>, sqlx::Error> {
-    match pool {
-        Pool::Postgres(p) => sql.into_postgres().fetch_all(p).await?.iter().map(rows::entry).collect(),
-        Pool::Sqlite(p) => sql.into_sqlite().fetch_all(p).await?.iter().map(rows::entry).collect(),
-    }
+    pool.fetch_all(sql).await?.iter().map(rows::entry).collect()
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use service_runtime::database::{Arg, Backend, Sql, Tx};
-use sqlx::Row as _;
 
 use super::{AuditStore, micros};
 
@@ -28,22 +27,13 @@ impl AuditStore {
             "SELECT user_id, MAX(chain_seq) AS last_seq FROM audit_events WHERE recorded_at < ",
         );
         sql.bind(Arg::Time(cutoff)).push(" GROUP BY user_id ORDER BY user_id");
-        let chains: Vec<(String, i64)> = match &self.pool {
-            service_runtime::database::Pool::Postgres(p) => sql
-                .into_postgres()
-                .fetch_all(p)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get("user_id")?, r.try_get("last_seq")?)))
-                .collect::<Result<_, sqlx::Error>>()?,
-            service_runtime::database::Pool::Sqlite(p) => sql
-                .into_sqlite()
-                .fetch_all(p)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get("user_id")?, r.try_get("last_seq")?)))
-                .collect::<Result<_, sqlx::Error>>()?,
-        };
+        let chains: Vec<(String, i64)> = self
+            .pool
+            .fetch_all(sql)
+            .await?
+            .iter()
+            .map(|r| Ok((r.text("user_id")?, r.i64("last_seq")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
         let mut outcome = RetentionOutcome::default();
         for (user, last_seq) in chains {
             let mut tx = self.pool.begin().await?;
@@ -71,19 +61,13 @@ async fn cut_chain(tx: &mut Tx, user: &str, last_seq: i64) -> Result<u64, sqlx::
     if backend == Backend::Postgres {
         lock.push(" FOR UPDATE");
     }
-    let anchor: i64 = match tx {
-        Tx::Postgres(t) => lock.into_postgres().fetch_one(&mut **t).await?.try_get("anchor_seq")?,
-        Tx::Sqlite(t) => lock.into_sqlite().fetch_one(&mut **t).await?.try_get("anchor_seq")?,
-    };
+    let anchor = tx.fetch_one(lock).await?.i64("anchor_seq")?;
     if anchor >= last_seq {
         return Ok(0); // another replica's run cut this chain first
     }
     let mut hash = Sql::new(backend, "SELECT hash FROM audit_events WHERE user_id = ");
     hash.bind(Arg::Text(user.to_owned())).push(" AND chain_seq = ").bind(Arg::Int(last_seq));
-    let hash: String = match tx {
-        Tx::Postgres(t) => hash.into_postgres().fetch_one(&mut **t).await?.try_get("hash")?,
-        Tx::Sqlite(t) => hash.into_sqlite().fetch_one(&mut **t).await?.try_get("hash")?,
-    };
+    let hash = tx.fetch_one(hash).await?.text("hash")?;
     let mut delete = Sql::new(backend, "DELETE FROM audit_events WHERE user_id = ");
     delete.bind(Arg::Text(user.to_owned())).push(" AND chain_seq <= ").bind(Arg::Int(last_seq));
     let deleted = tx.execute(delete).await?;

@@ -1,7 +1,8 @@
-//! Decoding `audit_events` and `audit_chain_heads` rows of either backend.
+//! Decoding `audit_events` and `audit_chain_heads` rows (of either backend, through
+//! `service_runtime::database::Row`).
 
 use chrono::{DateTime, Utc};
-use service_runtime::database::InstantRow;
+use service_runtime::database::Row;
 
 use super::query::StoredEntry;
 use crate::chain::{ChainLink, ChainPoint, Entry};
@@ -28,59 +29,39 @@ fn changes(text: Option<String>) -> Result<Option<Vec<Change>>, sqlx::Error> {
     text.map(|t| serde_json::from_str(&t).map_err(|e| sqlx::Error::Decode(Box::new(e)))).transpose()
 }
 
-/// An `audit_events` row of either backend.
-pub(super) fn entry<R>(row: &R) -> Result<StoredEntry, sqlx::Error>
-where
-    R: InstantRow,
-    for<'c> &'c str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> uuid::Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
+/// An `audit_events` row.
+pub(super) fn entry(row: &Row) -> Result<StoredEntry, sqlx::Error> {
     let event = NewEntry {
-        event_id: row.try_get("event_id")?,
-        event_type: row.try_get("event_type")?,
-        known_type: row.try_get("known_type")?,
-        subject: row.try_get("subject")?,
-        user_id: row.try_get("user_id")?,
-        actor: row.try_get("actor")?,
-        occurred_at: row.required_instant("occurred_at")?,
+        event_id: row.uuid("event_id")?,
+        event_type: row.text("event_type")?,
+        known_type: row.bool("known_type")?,
+        subject: row.text("subject")?,
+        user_id: row.text("user_id")?,
+        actor: row.text("actor")?,
+        occurred_at: row.instant("occurred_at")?,
         source: SourcePosition {
-            topic: row.try_get("source_topic")?,
-            partition: row.try_get("source_partition")?,
-            offset: row.try_get("source_offset")?,
+            topic: row.text("source_topic")?,
+            partition: row.int("source_partition")?,
+            offset: row.i64("source_offset")?,
         },
-        correlation_id: row.try_get("correlation_id")?,
-        payload: row.try_get("payload")?,
-        changes: changes(row.try_get("changes")?)?,
+        correlation_id: row.opt_text("correlation_id")?,
+        payload: row.text("payload")?,
+        changes: changes(row.opt_text("changes")?)?,
     };
     let entry = Entry {
         event,
-        recorded_at: row.required_instant("recorded_at")?,
-        link: ChainLink {
-            seq: row.try_get("chain_seq")?,
-            prev_hash: row.try_get("prev_hash")?,
-            hash: row.try_get("hash")?,
-        },
+        recorded_at: row.instant("recorded_at")?,
+        link: ChainLink { seq: row.i64("chain_seq")?, prev_hash: row.text("prev_hash")?, hash: row.text("hash")? },
     };
-    Ok(StoredEntry { id: row.try_get("id")?, entry })
+    Ok(StoredEntry { id: row.i64("id")?, entry })
 }
 
-/// An `audit_chain_heads` row of either backend.
-pub(super) fn head<R>(row: &R) -> Result<Head, sqlx::Error>
-where
-    R: InstantRow,
-    for<'c> &'c str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
+/// An `audit_chain_heads` row.
+pub(super) fn head(row: &Row) -> Result<Head, sqlx::Error> {
     Ok(Head {
-        user_id: row.try_get("user_id")?,
-        last: ChainPoint { seq: row.try_get("last_seq")?, hash: row.try_get("last_hash")? },
-        last_recorded_at: row.instant("last_recorded_at")?,
-        anchor: ChainPoint { seq: row.try_get("anchor_seq")?, hash: row.try_get("anchor_hash")? },
+        user_id: row.text("user_id")?,
+        last: ChainPoint { seq: row.i64("last_seq")?, hash: row.text("last_hash")? },
+        last_recorded_at: row.opt_instant("last_recorded_at")?,
+        anchor: ChainPoint { seq: row.i64("anchor_seq")?, hash: row.text("anchor_hash")? },
     })
 }

@@ -117,8 +117,5 @@ impl AuditStore {
 }
 
 async fn heads(pool: &Pool, sql: Sql) -> Result<Vec<Head>, sqlx::Error> {
-    match pool {
-        Pool::Postgres(p) => sql.into_postgres().fetch_all(p).await?.iter().map(rows::head).collect(),
-        Pool::Sqlite(p) => sql.into_sqlite().fetch_all(p).await?.iter().map(rows::head).collect(),
-    }
+    pool.fetch_all(sql).await?.iter().map(rows::head).collect()
 }

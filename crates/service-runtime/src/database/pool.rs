@@ -1,16 +1,18 @@
-//! [`Pool`]: a connection pool of either backend, connected and migrated; [`Tx`]: a
-//! transaction of either.
+//! [`Pool`]: a connection pool of either backend, connected and migrated.
 
 use std::str::FromStr as _;
 use std::time::Duration;
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, SqlSafeStr as _, Sqlite, SqlitePool, Transaction};
+use sqlx::{PgPool, SqlitePool};
 
+use super::exec::{lite, pg};
+use super::migrate::Migrations;
+use super::row::Row;
 use super::settings::{DatabaseSettings, redact};
 use super::sql::Sql;
+use super::tx::Tx;
 
 /// How long a caller waits for a pooled connection before giving up: long enough to ride out
 /// a burst, short enough that a request is not left hanging.
@@ -26,38 +28,6 @@ pub enum Backend {
     Postgres,
     /// SQLite (the embedded default of `make run`).
     Sqlite,
-}
-
-/// A service's migrations: `(version, description, SQL)` per file, for each backend.
-///
-/// `sqlx::migrate!` needs sqlx's `macros` feature, which the workspace leaves off; embed the
-/// files with `include_str!` instead. Versions, descriptions and checksums are the ones
-/// `migrate!` would compute from the file names and contents, so switching later is seamless.
-#[derive(Debug, Clone, Copy)]
-pub struct Migrations {
-    /// The table that records which migrations ran. Each service has its own, so that
-    /// services may share one database (each numbers its migrations from 1).
-    pub table: &'static str,
-    /// The files of `migrations/postgres`.
-    pub postgres: &'static [(i64, &'static str, &'static str)],
-    /// The files of `migrations/sqlite`.
-    pub sqlite: &'static [(i64, &'static str, &'static str)],
-}
-
-impl Migrations {
-    fn migrator(&self, files: &'static [(i64, &'static str, &'static str)]) -> Migrator {
-        let mut migrator = Migrator::with_migrations(
-            files
-                .iter()
-                .map(|&(version, description, sql)| {
-                    Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false)
-                })
-                .collect(),
-        );
-        // "dangerous" only in that renaming it later would re-run every migration.
-        migrator.dangerous_set_table_name(self.table);
-        migrator
-    }
 }
 
 /// A connection pool. Cheap to clone (a handle).
@@ -76,26 +46,29 @@ impl Pool {
     /// SQLite runs in WAL mode (readers never wait for the writer) with foreign keys on and a
     /// 5 s busy timeout; the file and its directories are created when missing.
     #[tracing::instrument(skip_all, fields(url = %redact(&settings.url)), err(level = "debug"))]
+    ///
+    /// A missing `database.url` is a [`sqlx::Error::Configuration`] naming the setting: there
+    /// is no default database, so a service never writes into another's by accident.
     pub async fn connect(settings: &DatabaseSettings, migrations: &Migrations) -> Result<Self, sqlx::Error> {
-        let url = settings.url.trim();
+        let url = settings.checked_url()?;
         let max_connections = settings.max_connections.max(1);
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // sqlx 0.8 sets TCP_NODELAY on every TCP connection (see the root Cargo.toml).
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(options)
                 .await?;
-            migrations.migrator(migrations.postgres).run(&pool).await?;
-            Ok(Self::Postgres(pool))
+            Self::Postgres(pool)
         } else if url.starts_with("sqlite:") {
-            let pool = sqlite_pool(url, max_connections).await?;
-            migrations.migrator(migrations.sqlite).run(&pool).await?;
-            Ok(Self::Sqlite(pool))
+            Self::Sqlite(sqlite_pool(url, max_connections).await?)
         } else {
             let message = format!("unsupported database URL {}: use postgres:// or sqlite:", redact(url));
-            Err(sqlx::Error::Configuration(message.into()))
-        }
+            return Err(sqlx::Error::Configuration(message.into()));
+        };
+        migrations.run(&pool).await?;
+        Ok(pool)
     }
 
     /// [`Pool::connect`], retrying with backoff while the database is unreachable (a database
@@ -138,12 +111,42 @@ impl Pool {
         })
     }
 
+    /// The PostgreSQL pool, for what only PostgreSQL has (LISTEN/NOTIFY); `None` on SQLite.
+    pub fn as_postgres(&self) -> Option<&PgPool> {
+        match self {
+            Self::Postgres(pool) => Some(pool),
+            Self::Sqlite(_) => None,
+        }
+    }
+
     /// Runs a statement outside a transaction; returns the rows affected.
     pub async fn execute(&self, sql: Sql) -> Result<u64, sqlx::Error> {
-        Ok(match self {
-            Self::Postgres(pool) => sql.into_postgres().execute(pool).await?.rows_affected(),
-            Self::Sqlite(pool) => sql.into_sqlite().execute(pool).await?.rows_affected(),
-        })
+        match self {
+            Self::Postgres(pool) => pg::execute(pool, sql).await,
+            Self::Sqlite(pool) => lite::execute(pool, sql).await,
+        }
+    }
+
+    /// Runs a query outside a transaction; returns every row.
+    pub async fn fetch_all(&self, sql: Sql) -> Result<Vec<Row>, sqlx::Error> {
+        match self {
+            Self::Postgres(pool) => pg::fetch_all(pool, sql).await,
+            Self::Sqlite(pool) => lite::fetch_all(pool, sql).await,
+        }
+    }
+
+    /// Runs a query outside a transaction; returns its first row, if any.
+    pub async fn fetch_optional(&self, sql: Sql) -> Result<Option<Row>, sqlx::Error> {
+        match self {
+            Self::Postgres(pool) => pg::fetch_optional(pool, sql).await,
+            Self::Sqlite(pool) => lite::fetch_optional(pool, sql).await,
+        }
+    }
+
+    /// Runs a query outside a transaction; returns its first row, or
+    /// [`sqlx::Error::RowNotFound`].
+    pub async fn fetch_one(&self, sql: Sql) -> Result<Row, sqlx::Error> {
+        self.fetch_optional(sql).await?.ok_or(sqlx::Error::RowNotFound)
     }
 
     /// Checks that the database answers (a readiness probe).
@@ -156,41 +159,6 @@ impl Pool {
         match self {
             Self::Postgres(pool) => pool.close().await,
             Self::Sqlite(pool) => pool.close().await,
-        }
-    }
-}
-
-/// An open transaction of either backend; dropping it without [`Tx::commit`] rolls it back.
-#[derive(Debug)]
-pub enum Tx {
-    /// PostgreSQL.
-    Postgres(Transaction<'static, Postgres>),
-    /// SQLite (holding the write lock).
-    Sqlite(Transaction<'static, Sqlite>),
-}
-
-impl Tx {
-    /// The backend.
-    pub fn backend(&self) -> Backend {
-        match self {
-            Self::Postgres(_) => Backend::Postgres,
-            Self::Sqlite(_) => Backend::Sqlite,
-        }
-    }
-
-    /// Runs a statement; returns the rows affected.
-    pub async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
-        Ok(match self {
-            Self::Postgres(tx) => sql.into_postgres().execute(&mut **tx).await?.rows_affected(),
-            Self::Sqlite(tx) => sql.into_sqlite().execute(&mut **tx).await?.rows_affected(),
-        })
-    }
-
-    /// Commits.
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Self::Postgres(tx) => tx.commit().await,
-            Self::Sqlite(tx) => tx.commit().await,
         }
     }
 }

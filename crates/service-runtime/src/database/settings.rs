@@ -4,14 +4,18 @@ use std::fmt;
 
 use serde::Deserialize;
 
-/// Where a service's database is. The URL's scheme picks the backend: `postgres://` or
-/// `postgresql://` for PostgreSQL, `sqlite:` for SQLite (a file, created with its
-/// directories when missing; `sqlite::memory:` for a throwaway in-memory database).
+/// Where a service's database is (`database.*`). The URL's scheme picks the backend:
+/// `postgres://` or `postgresql://` for PostgreSQL, `sqlite:` for SQLite (a file, created
+/// with its directories when missing; `sqlite::memory:` for a throwaway in-memory database).
+///
+/// There is no default URL: each service names its own database in its config (a shared
+/// default would let a service that forgot it write into another's file).
+/// [`Pool::connect`](super::Pool::connect) refuses an empty one, naming `database.url`.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct DatabaseSettings {
     /// Connection URL, e.g. `postgres://user:secret@db:5432/tasks` or
-    /// `sqlite://.local/task-api.db` (relative to the working directory).
+    /// `sqlite://.local/task-api.db` (relative to the working directory). Required.
     pub url: String,
     /// Most connections the pool opens.
     pub max_connections: u32,
@@ -19,7 +23,22 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: "sqlite://.local/task-api.db".to_owned(), max_connections: 10 }
+        Self { url: String::new(), max_connections: 10 }
+    }
+}
+
+impl DatabaseSettings {
+    /// The URL, or a configuration error naming `database.url` when it is not set.
+    pub fn checked_url(&self) -> Result<&str, sqlx::Error> {
+        let url = self.url.trim();
+        if url.is_empty() {
+            return Err(sqlx::Error::Configuration(
+                "database.url is not set: name this service's database in its config/*.yaml or \
+                 APP__DATABASE__URL (e.g. postgres://user@host:5432/db or sqlite://.local/service.db)"
+                    .into(),
+            ));
+        }
+        Ok(url)
     }
 }
 
@@ -48,11 +67,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_is_a_local_sqlite_file_with_ten_connections() {
+    fn the_default_names_no_database_and_keeps_ten_connections() {
         let settings = DatabaseSettings::default();
 
-        assert_eq!(settings.url, "sqlite://.local/task-api.db");
+        assert_eq!(settings.url, "");
         assert_eq!(settings.max_connections, 10);
+    }
+
+    #[test]
+    fn a_missing_or_blank_url_is_an_error_naming_database_url() {
+        for url in ["", "  "] {
+            let settings = DatabaseSettings { url: url.into(), ..DatabaseSettings::default() };
+
+            let error = settings.checked_url().expect_err("no URL").to_string();
+
+            assert!(error.contains("database.url is not set"), "{error}");
+        }
+        let set = DatabaseSettings { url: " sqlite::memory: ".into(), ..DatabaseSettings::default() };
+        assert_eq!(set.checked_url().expect("set"), "sqlite::memory:");
     }
 
     #[test]

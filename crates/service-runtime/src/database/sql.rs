@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
-use sqlx::{AssertSqlSafe, Postgres, Sqlite};
+use sqlx::{Postgres, Sqlite};
 use uuid::Uuid;
 
 use super::Backend;
@@ -39,10 +39,11 @@ pub enum Arg {
     Json(serde_json::Value),
 }
 
-/// A statement being built: text and arguments, numbered as they are added.
+/// A statement being built: text and arguments, numbered as they are added. Run it with
+/// [`Pool`](super::Pool) or [`Tx`](super::Tx) (`execute`, `fetch_all`, `fetch_optional`,
+/// `fetch_one`).
 ///
-/// The text is handed to sqlx as safe SQL ([`AssertSqlSafe`]): only ever [`Sql::push`] fixed
-/// fragments written in the source, and bind every value.
+/// Only ever [`Sql::push`] fixed fragments written in the source, and bind every value.
 #[derive(Debug)]
 pub struct Sql {
     backend: Backend,
@@ -51,10 +52,12 @@ pub struct Sql {
 }
 
 impl Sql {
+    /// A statement for `backend` starting with `text`.
     pub fn new(backend: Backend, text: &str) -> Self {
         Self { backend, text: text.to_owned(), args: Vec::new() }
     }
 
+    /// The backend it is written for.
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -91,21 +94,14 @@ impl Sql {
         &self.text
     }
 
-    pub fn into_postgres(self) -> Query<'static, Postgres, PgArguments> {
-        // The text is assembled from fixed fragments only (see `push`); every value is bound.
-        postgres(AssertSqlSafe(self.text), self.args)
-    }
-
-    pub fn into_sqlite(self) -> Query<'static, Sqlite, SqliteArguments> {
-        sqlite(AssertSqlSafe(self.text), self.args)
+    /// The text and the arguments, to bind with [`postgres`] or [`sqlite`].
+    pub fn into_parts(self) -> (String, Vec<Arg>) {
+        (self.text, self.args)
     }
 }
 
 /// A PostgreSQL query with `args` bound.
-pub fn postgres(
-    text: impl sqlx::SqlSafeStr,
-    args: impl IntoIterator<Item = Arg>,
-) -> Query<'static, Postgres, PgArguments> {
+pub fn postgres(text: &str, args: impl IntoIterator<Item = Arg>) -> Query<'_, Postgres, PgArguments> {
     args.into_iter().fold(sqlx::query(text), |q, arg| match arg {
         Arg::Text(v) => q.bind(v),
         Arg::OptText(v) => q.bind(v),
@@ -122,10 +118,7 @@ pub fn postgres(
 }
 
 /// A SQLite query with `args` bound.
-pub fn sqlite(
-    text: impl sqlx::SqlSafeStr,
-    args: impl IntoIterator<Item = Arg>,
-) -> Query<'static, Sqlite, SqliteArguments> {
+pub fn sqlite(text: &str, args: impl IntoIterator<Item = Arg>) -> Query<'_, Sqlite, SqliteArguments<'_>> {
     args.into_iter().fold(sqlx::query(text), |q, arg| match arg {
         Arg::Text(v) => q.bind(v),
         Arg::OptText(v) => q.bind(v),

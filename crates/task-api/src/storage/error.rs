@@ -1,7 +1,7 @@
 //! [`StorageError`]: what went wrong, classified so callers can tell a transient failure
 //! (answer 503, retry) from a conflict (409) and from a bug or bad data (500).
 
-use service_runtime::database::{InvalidInstant, is_transient};
+use service_runtime::database::is_transient;
 
 use crate::storage::cursor::CursorError;
 
@@ -43,12 +43,6 @@ impl From<sqlx::Error> for StorageError {
             ref e if is_transient(e) => Self::Unavailable(error),
             other => Self::Other(other),
         }
-    }
-}
-
-impl From<InvalidInstant> for StorageError {
-    fn from(error: InvalidInstant) -> Self {
-        Self::Corrupt(error.to_string())
     }
 }
 

@@ -2,12 +2,10 @@
 //! transaction that made the change, so a retry gets the same answer without a second change.
 
 use chrono::{DateTime, SubsecRound as _, Utc};
-use sqlx::Row as _;
 
 use super::StorageError;
 use super::tx::Tx;
-use service_runtime::database::Tx as Inner;
-use service_runtime::database::{Arg, Sql, from_micros};
+use service_runtime::database::{Arg, Sql};
 
 /// A stored response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,43 +22,25 @@ pub struct StoredResponse {
     pub created_at: DateTime<Utc>,
 }
 
-const SELECT: &str =
-    "SELECT request_hash, status, body, location, created_at FROM idempotency_keys WHERE owner = $1 AND key = $2";
-
 impl Tx {
     /// The response stored for the owner's `key`, if any.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn idempotency_get(&mut self, owner: &str, key: &str) -> Result<Option<StoredResponse>, StorageError> {
-        let args = [Arg::Text(owner.to_owned()), Arg::Text(key.to_owned())];
-        match &mut self.inner {
-            Inner::Postgres(tx) => {
-                let Some(row) = service_runtime::database::postgres(SELECT, args).fetch_optional(&mut **tx).await?
-                else {
-                    return Ok(None);
-                };
-                let status: i32 = row.try_get("status")?;
-                Ok(Some(StoredResponse {
-                    request_hash: row.try_get("request_hash")?,
-                    status: status_code(status)?,
-                    body: row.try_get("body")?,
-                    location: row.try_get("location")?,
-                    created_at: row.try_get("created_at")?,
-                }))
-            }
-            Inner::Sqlite(tx) => {
-                let Some(row) = service_runtime::database::sqlite(SELECT, args).fetch_optional(&mut **tx).await? else {
-                    return Ok(None);
-                };
-                let status: i64 = row.try_get("status")?;
-                Ok(Some(StoredResponse {
-                    request_hash: row.try_get("request_hash")?,
-                    status: status_code(status)?,
-                    body: row.try_get("body")?,
-                    location: row.try_get("location")?,
-                    created_at: from_micros(row.try_get("created_at")?)?,
-                }))
-            }
-        }
+        let mut sql = Sql::new(
+            self.backend(),
+            "SELECT request_hash, status, body, location, created_at FROM idempotency_keys WHERE owner = ",
+        );
+        sql.bind(Arg::Text(owner.to_owned())).push(" AND key = ").bind(Arg::Text(key.to_owned()));
+        let Some(row) = self.fetch_optional(sql).await? else { return Ok(None) };
+        let status = row.i64("status")?;
+        Ok(Some(StoredResponse {
+            request_hash: row.text("request_hash")?,
+            status: u16::try_from(status)
+                .map_err(|_| StorageError::Corrupt(format!("stored HTTP status {status} is out of range")))?,
+            body: row.bytes("body")?,
+            location: row.opt_text("location")?,
+            created_at: row.instant("created_at")?,
+        }))
     }
 
     /// Stores the response for the owner's `key`. [`StorageError::Conflict`] when the key
@@ -91,9 +71,4 @@ impl Tx {
         sql.push(" ON CONFLICT (owner, key) DO NOTHING");
         if self.execute(sql).await? == 0 { Err(StorageError::Conflict) } else { Ok(()) }
     }
-}
-
-fn status_code(status: impl Into<i64>) -> Result<u16, StorageError> {
-    let status = status.into();
-    u16::try_from(status).map_err(|_| StorageError::Corrupt(format!("stored HTTP status {status} is out of range")))
 }

@@ -10,13 +10,15 @@
 //!   service with a database).
 //! - `error`: [`StorageError`] (transient, conflict, corrupt, invalid cursor, other).
 //! - `store`: [`Store`]: connect and migrate, `get`, `list`, `begin`.
-//! - `tx`: [`Tx`]: `get_for_update`, task writes, commit and rollback.
+//! - `tx`: [`Tx`]: the runtime's transaction under task-api's methods: `get_for_update`,
+//!   task writes, commit and rollback.
 //! - `list`: [`ListQuery`], [`SortKey`], [`Page`] and the keyset-paginated SELECT.
 //! - `cursor`: [`Cursor`], [`CursorError`].
 //! - `idempotency`: [`StoredResponse`], `Tx::idempotency_get` / `idempotency_put`.
 //! - `outbox`: [`NewOutboxEvent`], [`OutboxRow`], [`OutboxStats`], `Tx::enqueue` and the
 //!   relay's reads and writes.
-//! - `rows`, `migrations`: row decoding, the embedded migrations (statements are built with
+//! - `rows`, `migrations`: row decoding (one decoder per table, over
+//!   `service_runtime::database::Row`), the embedded migrations (statements are built with
 //!   `service_runtime::database::Sql`).
 //!
 //! # Decisions
@@ -39,7 +41,10 @@
 //!   (a conflict or a refused cursor is routine, a lost database is not) and log them. One
 //!   corrupt row fails the whole `get`/`list` rather than silently shortening a page.
 //! - **Queries** are built at run time with bound arguments (no `query!` macros, so no
-//!   database at build time). Only fixed SQL fragments are ever concatenated.
+//!   database at build time). Only fixed SQL fragments are ever concatenated. They are
+//!   written once for both backends and run through `service_runtime::database` (`Pool`,
+//!   `Tx`, `Row`); the backend is consulted only where the SQL differs (`FOR UPDATE`,
+//!   `strpos`/`instr`, `pg_notify`).
 
 mod cursor;
 mod error;

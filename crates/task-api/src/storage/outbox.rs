@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::rows::{headers_from_json, headers_to_json};
 use super::tx::Tx;
 use super::{StorageError, Store};
-use service_runtime::database::{Arg, Backend, InstantRow, Pool, Sql};
+use service_runtime::database::{Arg, Backend, Row, Sql};
 
 /// The PostgreSQL notification channel [`Tx::enqueue`] notifies (with an empty payload) when
 /// it commits; the relay LISTENs on it.
@@ -110,10 +110,7 @@ impl Store {
     pub async fn outbox_pending(&self, limit: i64) -> Result<Vec<OutboxRow>, StorageError> {
         let mut sql = Sql::new(self.backend(), SELECT_ROW);
         sql.push(" WHERE published_at IS NULL ORDER BY seq LIMIT ").bind(Arg::Int(limit.max(0)));
-        match &self.pool {
-            Pool::Postgres(pool) => sql.into_postgres().fetch_all(pool).await?.iter().map(outbox_row).collect(),
-            Pool::Sqlite(pool) => sql.into_sqlite().fetch_all(pool).await?.iter().map(outbox_row).collect(),
-        }
+        self.pool.fetch_all(sql).await?.iter().map(outbox_row).collect()
     }
 
     /// Marks the events with these seqs published at `at` (already published ones keep
@@ -141,44 +138,26 @@ impl Store {
     /// The backlog of unpublished events and the age of the oldest.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn outbox_stats(&self) -> Result<OutboxStats, StorageError> {
-        const STATS: &str =
-            "SELECT COUNT(*) AS backlog, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL";
-        match &self.pool {
-            Pool::Postgres(pool) => outbox_stats(&sqlx::query(STATS).fetch_one(pool).await?),
-            Pool::Sqlite(pool) => outbox_stats(&sqlx::query(STATS).fetch_one(pool).await?),
-        }
+        let sql = Sql::new(
+            self.backend(),
+            "SELECT COUNT(*) AS backlog, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL",
+        );
+        let row = self.pool.fetch_one(sql).await?;
+        Ok(OutboxStats { backlog: row.i64("backlog")?, oldest_unpublished_at: row.opt_instant("oldest")? })
     }
 }
 
-/// An outbox row of either backend.
-fn outbox_row<R>(row: &R) -> Result<OutboxRow, StorageError>
-where
-    R: InstantRow,
-    for<'c> &'c str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let seq: i64 = row.try_get("seq")?;
+/// An outbox row.
+fn outbox_row(row: &Row) -> Result<OutboxRow, StorageError> {
+    let seq = row.i64("seq")?;
     Ok(OutboxRow {
         seq,
-        event_id: row.try_get("event_id")?,
-        event_type: row.try_get("event_type")?,
-        topic: row.try_get("topic")?,
-        key: row.try_get("key")?,
-        payload: row.try_get("payload")?,
-        headers: headers_from_json(seq, &row.try_get::<String, _>("headers")?)?,
-        created_at: row.required_instant("created_at")?,
+        event_id: row.uuid("event_id")?,
+        event_type: row.text("event_type")?,
+        topic: row.text("topic")?,
+        key: row.text("key")?,
+        payload: row.bytes("payload")?,
+        headers: headers_from_json(seq, &row.text("headers")?)?,
+        created_at: row.instant("created_at")?,
     })
-}
-
-/// The backlog row of [`Store::outbox_stats`] of either backend.
-fn outbox_stats<R>(row: &R) -> Result<OutboxStats, StorageError>
-where
-    R: InstantRow,
-    for<'c> &'c str: sqlx::ColumnIndex<R>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    Ok(OutboxStats { backlog: row.try_get("backlog")?, oldest_unpublished_at: row.instant("oldest")? })
 }

@@ -1,37 +1,21 @@
 //! Reading rows back: a task row into a domain [`Task`] (through [`Task::restore`], so a
 //! row that no longer makes a valid task is reported as corrupt, never returned).
 
-use event_schema::TaskSnapshot;
-use sqlx::Row as _;
-use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
-use uuid::Uuid;
+use service_runtime::database::Row;
 
 use super::StorageError;
 use crate::domain::Task;
 
-/// A `SELECT owner, id, snapshot` row from PostgreSQL.
-pub(super) fn task_from_pg(row: &PgRow) -> Result<Task, StorageError> {
-    let owner: String = row.try_get("owner")?;
-    let id: Uuid = row.try_get("id")?;
-    let snapshot: sqlx::types::Json<serde_json::Value> = row.try_get("snapshot")?;
-    restore(owner, id, serde_json::from_value(snapshot.0))
-}
-
-/// A `SELECT owner, id, snapshot` row from SQLite.
-pub(super) fn task_from_sqlite(row: &SqliteRow) -> Result<Task, StorageError> {
-    let owner: String = row.try_get("owner")?;
-    let id: Uuid = row.try_get("id")?;
-    let snapshot: String = row.try_get("snapshot")?;
-    restore(owner, id, serde_json::from_str(&snapshot))
-}
-
-fn restore(owner: String, id: Uuid, snapshot: serde_json::Result<TaskSnapshot>) -> Result<Task, StorageError> {
-    let snapshot = snapshot.map_err(|e| StorageError::Corrupt(format!("task {id}: unreadable snapshot: {e}")))?;
+/// A `SELECT owner, id, snapshot` row.
+pub(super) fn task(row: &Row) -> Result<Task, StorageError> {
+    let id = row.uuid("id")?;
+    let corrupt = |e: &dyn std::fmt::Display| StorageError::Corrupt(format!("task {id}: unreadable snapshot: {e}"));
+    let snapshot: event_schema::TaskSnapshot =
+        serde_json::from_value(row.json("snapshot").map_err(|e| corrupt(&e))?).map_err(|e| corrupt(&e))?;
     if snapshot.id != id {
         return Err(StorageError::Corrupt(format!("task {id}: the snapshot is of task {}", snapshot.id)));
     }
-    Task::restore(owner, snapshot).map_err(|errors| StorageError::Corrupt(format!("task {id}: {errors}")))
+    Task::restore(row.text("owner")?, snapshot).map_err(|errors| StorageError::Corrupt(format!("task {id}: {errors}")))
 }
 
 /// Headers as stored: a JSON array of `[name, value]` pairs.

@@ -47,10 +47,7 @@ impl Store {
 
     /// The PostgreSQL pool (for LISTEN/NOTIFY); `None` on SQLite.
     pub fn pg_pool(&self) -> Option<&sqlx::PgPool> {
-        match &self.pool {
-            Pool::Postgres(pool) => Some(pool),
-            Pool::Sqlite(_) => None,
-        }
+        self.pool.as_postgres()
     }
 
     /// The owner's task `id`; `None` when there is none (or it is someone else's).
@@ -103,10 +100,7 @@ impl Store {
     }
 
     pub(super) async fn fetch_tasks(&self, sql: Sql) -> Result<Vec<Task>, StorageError> {
-        match &self.pool {
-            Pool::Postgres(pool) => sql.into_postgres().fetch_all(pool).await?.iter().map(rows::task_from_pg).collect(),
-            Pool::Sqlite(pool) => sql.into_sqlite().fetch_all(pool).await?.iter().map(rows::task_from_sqlite).collect(),
-        }
+        self.pool.fetch_all(sql).await?.iter().map(rows::task).collect()
     }
 
     /// Runs a statement; returns the rows affected.

@@ -1,8 +1,9 @@
-//! [`Tx`]: a transaction of either backend, and the task writes made in one.
+//! [`Tx`]: a transaction of either backend (`service_runtime::database::Tx` under task-api's own
+//! methods), and the task writes made in one.
 //!
 //! Dropping a `Tx` without [`Tx::commit`] rolls it back.
 
-use service_runtime::database::{Arg, Backend, Sql, Tx as Inner};
+use service_runtime::database::{Arg, Backend, Row, Sql, Tx as Inner};
 use uuid::Uuid;
 
 use super::list::{fold, priority_rank, status_name};
@@ -12,7 +13,7 @@ use crate::domain::Task;
 /// An open transaction.
 #[derive(Debug)]
 pub struct Tx {
-    pub(super) inner: Inner,
+    inner: Inner,
 }
 
 impl Tx {
@@ -103,21 +104,13 @@ impl Tx {
     /// notifications).
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn commit(self) -> Result<(), StorageError> {
-        match self.inner {
-            Inner::Postgres(tx) => tx.commit().await?,
-            Inner::Sqlite(tx) => tx.commit().await?,
-        }
-        Ok(())
+        Ok(self.inner.commit().await?)
     }
 
     /// Discards the transaction's changes.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn rollback(self) -> Result<(), StorageError> {
-        match self.inner {
-            Inner::Postgres(tx) => tx.rollback().await?,
-            Inner::Sqlite(tx) => tx.rollback().await?,
-        }
-        Ok(())
+        Ok(self.inner.rollback().await?)
     }
 
     async fn insert_tags(&mut self, task: &Task) -> Result<(), StorageError> {
@@ -134,21 +127,16 @@ impl Tx {
 
     /// Runs a statement; returns the rows affected.
     pub(super) async fn execute(&mut self, sql: Sql) -> Result<u64, StorageError> {
-        Ok(match &mut self.inner {
-            Inner::Postgres(tx) => sql.into_postgres().execute(&mut **tx).await?.rows_affected(),
-            Inner::Sqlite(tx) => sql.into_sqlite().execute(&mut **tx).await?.rows_affected(),
-        })
+        Ok(self.inner.execute(sql).await?)
+    }
+
+    /// Runs a query; returns its first row, if any.
+    pub(super) async fn fetch_optional(&mut self, sql: Sql) -> Result<Option<Row>, StorageError> {
+        Ok(self.inner.fetch_optional(sql).await?)
     }
 
     async fn fetch_tasks(&mut self, sql: Sql) -> Result<Vec<Task>, StorageError> {
-        match &mut self.inner {
-            Inner::Postgres(tx) => {
-                sql.into_postgres().fetch_all(&mut **tx).await?.iter().map(rows::task_from_pg).collect()
-            }
-            Inner::Sqlite(tx) => {
-                sql.into_sqlite().fetch_all(&mut **tx).await?.iter().map(rows::task_from_sqlite).collect()
-            }
-        }
+        self.inner.fetch_all(sql).await?.iter().map(rows::task).collect()
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound as _, Utc};
 use futures::FutureExt as _;
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
+use sqlx::{Connection as _, PgConnection};
 use task_api::domain::{NewTask, Task, TaskPatch};
 use task_api::storage::{Backend, DatabaseSettings, ListQuery, NewOutboxEvent, Store};
 use uuid::Uuid;
@@ -57,9 +57,7 @@ where
 
     store.close().await;
     // Best effort: a leftover test database is harmless.
-    let _ = sqlx::query(AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)))
-        .execute(&mut admin)
-        .await;
+    let _ = sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)).execute(&mut admin).await;
     let _ = admin.close().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
