@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use event_schema::{Priority, TaskStatus};
+use task_domain::{FieldError, Rule, ValidationErrors};
 use uuid::Uuid;
 
-use crate::domain::{FieldError, Rule, ValidationErrors};
 use crate::storage::{Cursor, ListQuery, MAX_LIMIT, SortField, SortKey, TagsMatch};
 
 /// Parses the raw query string. Parameters: `status`, `priority` (repeatable or

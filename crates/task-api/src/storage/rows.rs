@@ -5,10 +5,10 @@ use event_schema::TaskSnapshot;
 use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
+use task_domain::Task;
 use uuid::Uuid;
 
 use super::StorageError;
-use crate::domain::Task;
 
 /// A `SELECT owner, id, snapshot` row from PostgreSQL.
 pub(super) fn task_from_pg(row: &PgRow) -> Result<Task, StorageError> {

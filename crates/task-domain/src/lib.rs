@@ -1,11 +1,16 @@
-//! The task domain: valid values, the [`Task`] entity and its reminder schedule. Pure: no
-//! database, HTTP or Kafka, and no clock (callers pass `now`).
+//! The task domain, shared by every service that reasons about tasks: valid values, the
+//! [`Task`] entity, its next occurrence and its reminder schedule. Pure: no database, HTTP,
+//! Kafka or async runtime, and no clock (callers pass `now`). task-api builds on it, and the
+//! notification and recurring-task consumers can compute recurrences, time-zone arithmetic
+//! and reminder instants with it without depending on task-api.
 //!
 //! Parse, don't validate: each field is a newtype with a private value and a `parse`
 //! constructor ([`Title`], [`Description`], [`Tags`], [`TimeZone`], [`ReminderOffset`],
-//! [`Reminders`], [`RecurrenceRule`]); once built it is valid everywhere. Request bodies are
-//! read by [`NewTask::from_json`] and [`TaskPatch::from_json`], which report *every*
-//! invalid field as a [`FieldError`] (`field` path, `rule`, `message`) for an RFC 9457 422.
+//! [`Reminders`], [`RecurrenceRule`]); once built it is valid everywhere. A task's fields in
+//! wire form ([`NewTask`], [`TaskPatch`]) validate into [`ValidNewTask`] and
+//! [`ValidTaskPatch`], reporting *every* invalid field as a [`FieldError`] (`field` path,
+//! `rule`, `message`), which an HTTP layer turns into an RFC 9457 422. Reading a JSON body
+//! (unknown fields, wrong types) is that layer's job, not this crate's.
 //!
 //! # Layout
 //! - `error`: [`Rule`], [`Violation`], [`FieldError`], [`ValidationErrors`].
@@ -14,8 +19,9 @@
 //! - `time_zone`: [`TimeZone`].
 //! - `reminder`: [`ReminderOffset`], [`Reminder`], [`Reminders`].
 //! - `recurrence`: [`RecurrenceRule`] and next-occurrence computation.
-//! - `input`: request bodies [`NewTask`] / [`TaskPatch`] and their validated forms.
-//! - `task`: the [`Task`] entity: create, apply a patch, complete, reopen, snapshot.
+//! - `input`: a task's fields before validation ([`NewTask`], [`TaskPatch`]), their validated
+//!   forms and the rules across fields.
+//! - `task`: the [`Task`] entity: create, restore, apply a patch, complete, reopen, snapshot.
 //! - `reminder_schedule`: [`effective_reminders`], [`reminder_id`], [`reminder_events`].
 //!
 //! # Decisions
@@ -65,6 +71,8 @@ mod reminder;
 mod reminder_schedule;
 mod tags;
 mod task;
+#[cfg(test)]
+mod testing;
 mod text;
 mod time_zone;
 

@@ -5,8 +5,8 @@ use chrono::{DateTime, Months, Utc};
 use event_schema::{Recurrence, RecurrenceAnchor};
 use rrule::{RRule, RRuleError, RRuleSet, Unvalidated, ValidationError};
 
-use super::error::{Rule, Violation};
-use super::time_zone::TimeZone;
+use crate::error::{Rule, Violation};
+use crate::time_zone::TimeZone;
 
 /// A recurrence: an RRULE value (without the `RRULE:` prefix) and what the next occurrence
 /// is computed from.

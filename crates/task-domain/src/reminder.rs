@@ -10,8 +10,8 @@ use std::fmt;
 use chrono::{DateTime, Days, SecondsFormat, SubsecRound, TimeDelta, TimeZone as _, Utc};
 use event_schema::ReminderRule;
 
-use super::error::{FieldError, Rule, ValidationErrors, Violation};
-use super::time_zone::TimeZone;
+use crate::error::{FieldError, Rule, ValidationErrors, Violation};
+use crate::time_zone::TimeZone;
 
 const SECONDS_PER_DAY: u64 = 86_400;
 
