@@ -9,10 +9,11 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use event_schema::{Priority, Recurrence, ReminderRule};
 
 use crate::error::{FieldError, Rule, ValidationErrors, Violation};
+use crate::instant::check_instant;
 use crate::recurrence::RecurrenceRule;
 use crate::reminder::Reminders;
 use crate::tags::Tags;
@@ -64,6 +65,8 @@ impl NewTask {
     /// Like [`NewTask::validate`], but skips the top-level fields in `already_reported`
     /// (`"recurrence"` covers `recurrence.rrule`; `""`, the body itself, covers all): a reader
     /// reported them as malformed, so checking their placeholder values would only add noise.
+    /// With any such field the result is an error, listing only the errors found here (so
+    /// possibly none): the reader's own make the body invalid.
     pub fn validate_except(&self, already_reported: &HashSet<&str>) -> Result<ValidNewTask, ValidationErrors> {
         validate_new(self, already_reported)
     }
@@ -183,10 +186,10 @@ fn validate_new(raw: &NewTask, broken: &HashSet<&str>) -> Result<ValidNewTask, V
     let reminders = check_all(e, broken, "reminders", || Reminders::parse(&raw.reminders));
     let recurrence =
         check(e, broken, "recurrence.rrule", || raw.recurrence.as_ref().map(RecurrenceRule::try_from).transpose());
-    let due_at = raw.due_at.map(|d| d.trunc_subsecs(6));
-    // Structurally broken fields were reported already; checking them across would only
-    // add noise ("needs due_at" when due_at was merely misspelt as a number).
-    if !is_broken(broken, "due_at") {
+    let due_at = check(e, broken, "due_at", || raw.due_at.map(check_instant).transpose());
+    // Broken fields were reported already; checking them across would only add noise
+    // ("needs due_at" when due_at was merely misspelt as a number).
+    if let Some(due_at) = due_at {
         errors.extend(cross_field_errors(
             due_at,
             time_zone,
@@ -194,21 +197,25 @@ fn validate_new(raw: &NewTask, broken: &HashSet<&str>) -> Result<ValidNewTask, V
             recurrence.as_ref().and_then(Option::as_ref),
         ));
     }
-    match (title, description, tags, time_zone, reminders, recurrence) {
-        (Some(title), Some(description), Some(tags), Some(time_zone), Some(reminders), Some(recurrence))
-            if errors.is_empty() =>
-        {
-            Ok(ValidNewTask {
-                title,
-                description,
-                priority: raw.priority,
-                tags,
-                due_at,
-                time_zone,
-                reminders,
-                recurrence,
-            })
-        }
+    match (title, description, tags, due_at, time_zone, reminders, recurrence) {
+        (
+            Some(title),
+            Some(description),
+            Some(tags),
+            Some(due_at),
+            Some(time_zone),
+            Some(reminders),
+            Some(recurrence),
+        ) if errors.is_empty() => Ok(ValidNewTask {
+            title,
+            description,
+            priority: raw.priority,
+            tags,
+            due_at,
+            time_zone,
+            reminders,
+            recurrence,
+        }),
         _ => Err(errors),
     }
 }
@@ -216,11 +223,10 @@ fn validate_new(raw: &NewTask, broken: &HashSet<&str>) -> Result<ValidNewTask, V
 fn validate_patch(raw: &TaskPatch, broken: &HashSet<&str>) -> Result<ValidTaskPatch, ValidationErrors> {
     let mut errors = ValidationErrors::default();
     let e = &mut errors;
-    let mut patch = ValidTaskPatch {
-        priority: raw.priority,
-        due_at: raw.due_at.map(|d| d.map(|d| d.trunc_subsecs(6))),
-        ..ValidTaskPatch::default()
-    };
+    let mut patch = ValidTaskPatch { priority: raw.priority, ..ValidTaskPatch::default() };
+    if let Some(due_at) = raw.due_at {
+        patch.due_at = check(e, broken, "due_at", || due_at.map(check_instant).transpose());
+    }
     if let Some(title) = &raw.title {
         patch.title = check(e, broken, "title", || Title::parse(title));
     }
@@ -245,7 +251,8 @@ fn validate_patch(raw: &TaskPatch, broken: &HashSet<&str>) -> Result<ValidTaskPa
 }
 
 /// The rules across fields, for a task with these values. `time_zone` is `None` when it is
-/// invalid (the recurrence is then not evaluated).
+/// invalid (then neither the recurrence nor the reminder instants are evaluated); pass no
+/// `recurrence` to skip its evaluation when nothing it depends on changed.
 pub(crate) fn cross_field_errors(
     due_at: Option<DateTime<Utc>>,
     time_zone: Option<TimeZone>,
@@ -253,12 +260,22 @@ pub(crate) fn cross_field_errors(
     recurrence: Option<&RecurrenceRule>,
 ) -> ValidationErrors {
     let mut errors = ValidationErrors::default();
-    if due_at.is_none() {
-        for (i, _) in reminders.iter().enumerate().filter(|(_, r)| r.needs_due_at()) {
+    for (i, _) in reminders.iter().enumerate().filter(|(_, r)| r.needs_due_at()) {
+        if due_at.is_none() {
             errors.push(FieldError::new(
                 format!("reminders[{i}].before_due"),
                 Rule::RequiresDueAt,
                 "needs the task to have due_at",
+            ));
+        }
+    }
+    if let (Some(due_at), Some(time_zone)) = (due_at, time_zone) {
+        for (i, _) in reminders.iter().enumerate().filter(|(_, r)| r.instant(Some(due_at), time_zone).is_none()) {
+            // Only a before_due rule so near the start of year 1 that it would fire earlier.
+            errors.push(FieldError::new(
+                format!("reminders[{i}].before_due"),
+                Rule::Range,
+                "would fire before 0001-01-01T00:00:00Z",
             ));
         }
     }
@@ -323,9 +340,9 @@ mod tests {
         // A reader that found `due_at` malformed leaves it out; "needs due_at" would mislead.
         let raw = new_task(&json!({"title": "t", "reminders": [{"before_due": "PT15M"}]}));
 
-        let valid = raw.validate_except(&HashSet::from(["due_at"]));
+        let errors = raw.validate_except(&HashSet::from(["due_at"])).expect_err("due_at is broken");
 
-        assert!(valid.is_ok(), "{valid:?}");
+        assert_eq!(fields(&errors), [], "only the reader's error stands");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::error::{FieldError, Rule, ValidationErrors};
 use crate::input::{NewTask, ValidNewTask, ValidTaskPatch, cross_field_errors};
+use crate::instant::check_instant;
 use crate::recurrence::RecurrenceRule;
 use crate::reminder::Reminders;
 use crate::tags::Tags;
@@ -157,7 +158,8 @@ impl Task {
             next.tags = tags;
         }
         if let Some(due_at) = patch.due_at {
-            next.due_at = due_at.map(|d| d.trunc_subsecs(6));
+            // A patch built in code (its fields are public) has not been through validation.
+            next.due_at = due_at.map(check_instant).transpose().map_err(|v| ValidationErrors::from(v.at("due_at")))?;
         }
         if let Some(time_zone) = patch.time_zone {
             next.time_zone = time_zone;
@@ -174,9 +176,9 @@ impl Task {
             next.recurrence != self.recurrence || next.due_at != self.due_at || next.time_zone != self.time_zone;
         let errors = cross_field_errors(
             next.due_at,
-            recheck.then_some(next.time_zone),
+            Some(next.time_zone),
             &next.reminders,
-            next.recurrence.as_ref(),
+            next.recurrence.as_ref().filter(|_| recheck),
         );
         if !errors.is_empty() {
             return Err(errors);

@@ -7,9 +7,11 @@
 //! - `request`: request context (trace context, request id), `If-Match`, `Idempotency-Key`.
 //! - `query`: parsing the list query string into a [`crate::storage::ListQuery`].
 //! - `tasks`: the handlers.
+//! - `evaluate`: recurrence-rule evaluation off the async workers, a few at a time.
 //! - `events_stream`: `GET /v1/events`, the caller's events as Server-Sent Events.
 //! - `openapi`: the OpenAPI document ([`document`]), served at `/openapi.json` without a token.
 
+mod evaluate;
 mod events_stream;
 mod input;
 mod openapi;

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::api::input::FromJson as _;
 use crate::api::problem::invalid;
 use crate::api::request::{self, REQUEST_ID};
-use crate::api::{AppState, openapi, query};
+use crate::api::{AppState, evaluate, openapi, query};
 use crate::events::{Change, EventContext, outbox_events};
 use crate::storage::{StorageError, StoredResponse, Tx};
 
@@ -109,7 +109,13 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let json = json_body(&body)?;
-    let valid = NewTask::from_json(&json).map_err(invalid)?;
+    let valid = if evaluate::new_task_evaluates_a_rule(&json) {
+        let json = json.clone();
+        evaluate::off_request_thread(move || NewTask::from_json(&json)).await?
+    } else {
+        NewTask::from_json(&json)
+    }
+    .map_err(invalid)?;
     let key = request::idempotency_key(&headers)?;
     let context = request::event_context(&caller, &headers);
     // serde_json's maps are sorted, so equal JSON bodies hash equally whatever their layout.
@@ -306,7 +312,18 @@ pub(crate) async fn update(
     let context = request::event_context(&caller, &headers);
     let (mut tx, before) = load_for_write(&state, &caller, &headers, &id).await?;
     let mut after = before.clone();
-    let changes = after.apply(patch, Utc::now()).map_err(invalid)?;
+    let now = Utc::now();
+    let (after, applied) = if evaluate::patch_evaluates_a_rule(&before, &patch) {
+        evaluate::off_request_thread(move || {
+            let applied = after.apply(patch, now);
+            (after, applied)
+        })
+        .await?
+    } else {
+        let applied = after.apply(patch, now);
+        (after, applied)
+    };
+    let changes = applied.map_err(invalid)?;
     if changes.is_empty() {
         tx.rollback().await.map_err(storage)?;
         return Ok(respond(StatusCode::OK, &before, &context));

@@ -285,4 +285,48 @@ mod tests {
         found.sort();
         assert_eq!(found, [("status", Rule::ReadOnly), ("tags[1]", Rule::Duplicate), ("title", Rule::MinLength)]);
     }
+
+    #[test]
+    fn an_instant_that_leaves_years_1_to_9999_once_in_utc_is_out_of_range() {
+        // Both are valid RFC 3339 text; in UTC they would be +10000-01-01T13:59:59Z and
+        // -0001-12-31T10:00:00Z, which no RFC 3339 reader can take back.
+        for instant in ["9999-12-31T23:59:59-14:00", "0000-01-01T00:00:00+14:00"] {
+            let new = NewTask::from_json(&json!({"title": "t", "due_at": instant})).expect_err(instant);
+            let at = NewTask::from_json(&json!({"title": "t", "reminders": [{"at": instant}]})).expect_err(instant);
+            let patch = TaskPatch::from_json(&json!({"due_at": instant})).expect_err(instant);
+
+            assert_eq!(fields(&new), [("due_at", Rule::Range)], "{instant}");
+            assert_eq!(fields(&at), [("reminders[0].at", Rule::Range)], "{instant}");
+            assert_eq!(fields(&patch), [("due_at", Rule::Range)], "{instant}");
+        }
+    }
+
+    #[test]
+    fn the_extreme_instants_that_stay_within_years_1_to_9999_are_accepted() {
+        for instant in ["9999-12-31T23:59:59.999999Z", "9999-12-31T09:59:59-14:00", "0001-01-01T00:00:00Z"] {
+            assert!(NewTask::from_json(&json!({"title": "t", "due_at": instant})).is_ok(), "{instant}");
+        }
+    }
+
+    #[test]
+    fn a_before_due_reminder_that_would_fire_before_year_1_is_out_of_range() {
+        let errors = NewTask::from_json(&json!({
+            "title": "t", "due_at": "0001-01-01T12:00:00Z", "reminders": [{"before_due": "PT1H"}, {"before_due": "P1D"}]
+        }))
+        .expect_err("the reminder would fire in year 0");
+
+        assert_eq!(fields(&errors), [("reminders[1].before_due", Rule::Range)]);
+    }
+
+    #[test]
+    fn an_rrule_with_empty_parts_is_a_format_error() {
+        for rrule in ["FREQ=DAILY;;;", "FREQ=DAILY;", ";FREQ=DAILY", "FREQ=DAILY;;INTERVAL=2"] {
+            let errors = NewTask::from_json(&json!({
+                "title": "t", "due_at": "2026-01-01T09:00:00Z", "recurrence": {"rrule": rrule}
+            }))
+            .expect_err(rrule);
+
+            assert_eq!(fields(&errors), [("recurrence.rrule", Rule::Format)], "{rrule}");
+        }
+    }
 }

@@ -5,11 +5,11 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use event_schema::{Priority, Recurrence, RecurrenceAnchor, ReminderRule};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use task_domain::{FieldError, NewTask, Rule, TaskPatch, ValidationErrors};
+use task_domain::{FieldError, NewTask, Rule, TaskPatch, ValidationErrors, parse_instant};
 
 /// Fields the server sets; a body that sends one gets `read_only`, not `unknown_field`.
 const READ_ONLY: &[&str] =
@@ -149,19 +149,8 @@ impl Reader {
 
     fn instant(&mut self, top: &'static str, path: &str, value: &Value) -> Option<DateTime<Utc>> {
         let s = self.string(top, path, value)?;
-        match DateTime::parse_from_rfc3339(&s) {
-            // Microseconds: what the database keeps, so a stored and reloaded task is equal.
-            Ok(instant) => Some(instant.to_utc().trunc_subsecs(6)),
-            Err(_) => {
-                self.fail(
-                    top,
-                    path,
-                    Rule::Format,
-                    "must be an RFC 3339 instant with an offset, e.g. 2026-03-01T09:00:00Z",
-                );
-                None
-            }
-        }
+        // In UTC, within years 1 to 9999, to the microsecond: the domain's one parser.
+        parse_instant(&s).map_err(|violation| self.fail(top, path, violation.rule, violation.message)).ok()
     }
 
     fn one_of<T: DeserializeOwned>(
