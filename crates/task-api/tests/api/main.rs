@@ -4,4 +4,5 @@
 mod crud;
 mod events_stream;
 mod helpers;
+mod limits;
 mod outbox;
