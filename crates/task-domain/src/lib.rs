@@ -19,7 +19,8 @@
 //! - `tags`: [`Tags`].
 //! - `time_zone`: [`TimeZone`].
 //! - `reminder`: [`ReminderOffset`], [`Reminder`], [`Reminders`].
-//! - `recurrence`: [`RecurrenceRule`] and next-occurrence computation.
+//! - `recurrence`: [`RecurrenceRule`], next-occurrence computation and its work budget
+//!   ([`Work`]; the day screen that runs before the `rrule` iterator is `recurrence::screen`).
 //! - `input`: a task's fields before validation ([`NewTask`], [`TaskPatch`]), their validated
 //!   forms and the rules across fields.
 //! - `task`: the [`Task`] entity: create, restore, apply a patch, complete, reopen, snapshot.
