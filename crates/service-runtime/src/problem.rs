@@ -14,8 +14,8 @@
 //! - **`errors`** (422 only) lists every invalid field as a [`ProblemFieldError`] `{ "field",
 //!   "rule", "message" }`, in the order they were found. This module knows no service's
 //!   domain: `rule` is a plain `snake_case` string, and a service converts its own validation
-//!   errors (task-api implements `From<ValidationErrors> for ApiError` next to its domain,
-//!   which the orphan rules allow because the source type is its own). A header is named by
+//!   errors (task-api maps task-domain's `ValidationErrors` with `api::problem::invalid`:
+//!   both types are other crates', so the orphan rules allow no `From` impl). A header is named by
 //!   its header name: a reused `Idempotency-Key` is `{ "field": "Idempotency-Key", "rule":
 //!   "idempotency_key_reused" }`.
 //! - **404** reads the same whether the resource does not exist or belongs to someone else,

@@ -7,9 +7,9 @@ use event_schema::{
     CONTENT_TYPE, Envelope, EventPayload, FieldChange, TaskCompleted, TaskCreated, TaskDeleted, TaskReopened,
     TaskUpdated,
 };
+use task_domain::{Task, reminder_events};
 use uuid::Uuid;
 
-use crate::domain::{Task, reminder_events};
 use crate::storage::NewOutboxEvent;
 
 /// The CloudEvents `source` of every task-api event.

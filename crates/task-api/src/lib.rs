@@ -11,16 +11,17 @@
 //! - [`api`]: the HTTP routes and handlers.
 //! - [`events`]: a change of a task → its outbox rows (CloudEvents).
 //! - [`token`]: the `task-api token` command (development tokens).
-//! - [`domain`]: valid task values, the [`domain::Task`] entity and its reminder schedule (pure).
 //! - [`storage`]: the tasks database (PostgreSQL or SQLite): tasks, idempotency keys, the outbox.
 //! - [`outbox`]: the relay that publishes committed outbox rows to Kafka, in order.
+//!
+//! The task's rules (valid values, the [`task_domain::Task`] entity, recurrence and reminder
+//! schedules) are the `task-domain` crate's, shared with the consumers.
 //!
 //! Bearer-token verification ([`service_runtime::auth`]) and RFC 9457 error responses
 //! ([`service_runtime::problem`]) are shared with the other services; `api` converts this
 //! service's validation errors into problems.
 
 pub mod api;
-pub mod domain;
 pub mod events;
 pub mod outbox;
 pub mod storage;

@@ -12,12 +12,12 @@ use chrono::Utc;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use service_runtime::auth::{AuthError, AuthSettings};
-use service_runtime::problem::ApiError;
+use service_runtime::problem::{ApiError, ProblemFieldError};
 use service_runtime::settings::{BaseSettings, HttpSettings};
-use task_api::api::{document, router};
-use task_api::domain::{FieldError, NewTask, Rule, Task, ValidationErrors};
+use task_api::api::{FromJson as _, document, router};
 use task_api::storage::DatabaseSettings;
 use task_api::{Application, Settings, TaskApiSettings};
+use task_domain::{NewTask, Task};
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -218,10 +218,10 @@ fn assert_valid(validator: &jsonschema::Validator, instance: &Value) {
 #[test]
 fn every_problem_the_api_answers_matches_problem_details() {
     let validator = validator("ProblemDetails");
-    let errors = ValidationErrors::from(vec![
-        FieldError::new("title", Rule::MaxLength, "too long"),
-        FieldError::new("", Rule::Type, "must be an object"),
-    ]);
+    let errors = [
+        ProblemFieldError::new("title", "max_length", "too long"),
+        ProblemFieldError::new("", "type", "must be an object"),
+    ];
     for error in [
         ApiError::validation(errors),
         ApiError::bad_request("not JSON"),

@@ -2,14 +2,18 @@
 //!
 //! # Layout
 //! - `state`: [`AppState`], what every handler shares.
+//! - `input`: reading task request bodies ([`FromJson`]) into the domain's validated forms.
 //! - `problem`: the domain's validation errors as shared RFC 9457 problems (422).
 //! - `request`: request context (trace context, request id), `If-Match`, `Idempotency-Key`.
 //! - `query`: parsing the list query string into a [`crate::storage::ListQuery`].
 //! - `tasks`: the handlers.
+//! - `evaluate`: recurrence-rule evaluation off the async workers, a few at a time.
 //! - `events_stream`: `GET /v1/events`, the caller's events as Server-Sent Events.
 //! - `openapi`: the OpenAPI document ([`document`]), served at `/openapi.json` without a token.
 
+mod evaluate;
 mod events_stream;
+mod input;
 mod openapi;
 mod problem;
 mod query;
@@ -20,6 +24,7 @@ mod tasks;
 use axum::Router;
 use axum::routing::{get, post};
 
+pub use input::FromJson;
 pub use openapi::document;
 pub use state::AppState;
 

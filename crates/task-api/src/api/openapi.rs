@@ -17,7 +17,7 @@
 //!   `$ref` siblings), so the schemas are inserted into the serialised document rather than
 //!   converted; utoipa only refers to them by name (the marker types below).
 //! - **Request bodies** ([`NewTask`], [`TaskPatch`]) and [`ProblemDetails`] are hand-written
-//!   JSON Schemas: the bodies are read by the domain's own reader (every error collected,
+//!   JSON Schemas: the bodies are read by `api::input`'s own reader (every error collected,
 //!   unknown fields refused), not by a derived `Deserialize`, and `service_runtime::problem`
 //!   derives none (the shared crate stays free of utoipa). They state what the reader accepts; rules no schema can express (a time zone
 //!   must exist, an RRULE must repeat) are in the descriptions and answered with 422.

@@ -1,24 +1,23 @@
 //! The domain's validation errors as the shared RFC 9457 problems of
-//! [`service_runtime::problem`], which knows no task-api type: a [`ValidationErrors`] answers
-//! 422 listing each [`FieldError`] as a [`ProblemFieldError`] (its [`Rule`] by its wire name),
-//! so `?` on a domain result works in every handler.
+//! [`service_runtime::problem`]: a [`ValidationErrors`] answers 422 listing each
+//! [`FieldError`] as a [`ProblemFieldError`] (its [`Rule`] by its wire name).
 //!
-//! [`Rule`]: crate::domain::Rule
+//! A function, not `From` impls: both sides are other crates' types (task-domain's and
+//! service-runtime's), which the orphan rules forbid converting here, and neither of those
+//! crates should know the other. Handlers write `.map_err(invalid)?`.
+//!
+//! [`Rule`]: task_domain::Rule
 
 use service_runtime::problem::{ApiError, ProblemFieldError};
+use task_domain::{FieldError, ValidationErrors};
 
-use crate::domain::{FieldError, ValidationErrors};
-
-impl From<ValidationErrors> for ApiError {
-    fn from(errors: ValidationErrors) -> Self {
-        ApiError::validation(errors)
-    }
+/// 422 listing every invalid field, in order.
+pub(crate) fn invalid(errors: ValidationErrors) -> ApiError {
+    ApiError::validation(errors.into_iter().map(problem_field))
 }
 
-impl From<FieldError> for ProblemFieldError {
-    fn from(error: FieldError) -> Self {
-        ProblemFieldError::new(error.field, error.rule.as_str(), error.message)
-    }
+fn problem_field(error: FieldError) -> ProblemFieldError {
+    ProblemFieldError::new(error.field, error.rule.as_str(), error.message)
 }
 
 #[cfg(test)]
@@ -26,7 +25,7 @@ mod tests {
     use axum::http::StatusCode;
 
     use super::*;
-    use crate::domain::Rule;
+    use task_domain::Rule;
 
     /// The mapping only: how a problem renders is service_runtime::problem's own test.
     #[test]
@@ -36,7 +35,7 @@ mod tests {
             FieldError::new("tags[3]", Rule::Duplicate, "repeats tags[1]"),
         ]);
 
-        let error = ApiError::from(errors);
+        let error = invalid(errors);
 
         assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let fields: Vec<(String, String, String)> =

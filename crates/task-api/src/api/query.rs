@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use event_schema::{Priority, TaskStatus};
+use task_domain::{FieldError, Rule, ValidationErrors, parse_instant};
 use uuid::Uuid;
 
-use crate::domain::{FieldError, Rule, ValidationErrors};
 use crate::storage::{Cursor, ListQuery, MAX_LIMIT, SortField, SortKey, TagsMatch};
 
 /// Parses the raw query string. Parameters: `status`, `priority` (repeatable or
@@ -49,13 +49,13 @@ pub(crate) fn parse(raw: Option<&str>, now: DateTime<Utc>) -> Result<ListQuery, 
             "q" if value.contains('\0') => bad(Rule::ControlCharacters, "must not contain NUL characters"),
             "q" if !value.is_empty() => query.q = Some(value.to_owned()),
             "q" => {}
-            "due_before" => match instant(value) {
-                Some(t) => query.due_before = Some(t),
-                None => bad(Rule::Format, "must be an RFC 3339 instant"),
+            "due_before" => match parse_instant(value) {
+                Ok(t) => query.due_before = Some(t),
+                Err(violation) => bad(violation.rule, &violation.message),
             },
-            "due_after" => match instant(value) {
-                Some(t) => query.due_after = Some(t),
-                None => bad(Rule::Format, "must be an RFC 3339 instant"),
+            "due_after" => match parse_instant(value) {
+                Ok(t) => query.due_after = Some(t),
+                Err(violation) => bad(violation.rule, &violation.message),
             },
             "overdue" => match value {
                 "true" => query.overdue_at = Some(now),
@@ -97,10 +97,6 @@ fn priority(value: &str) -> Option<Priority> {
         "urgent" => Priority::Urgent,
         _ => return None,
     })
-}
-
-fn instant(value: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value).ok().map(|t| t.to_utc())
 }
 
 fn sort(value: &str) -> Result<Vec<SortKey>, String> {
@@ -194,5 +190,15 @@ mod tests {
     fn overdue_means_open_and_due_before_now() {
         let q = parse(Some("overdue=true"), now()).expect("valid");
         assert_eq!(q.overdue_at, Some(now()));
+    }
+
+    #[test]
+    fn a_due_bound_outside_years_1_to_9999_once_in_utc_is_out_of_range() {
+        // `+` is a space in a query string: the offsets are percent-encoded.
+        let errors = parse(Some("due_before=9999-12-31T23:59:59-14:00&due_after=0000-01-01T00:00:00%2B14:00"), now())
+            .expect_err("out of range");
+
+        assert!(errors.has("due_before", Rule::Range), "{errors}");
+        assert!(errors.has("due_after", Rule::Range), "{errors}");
     }
 }

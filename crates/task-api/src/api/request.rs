@@ -4,9 +4,10 @@ use axum::http::HeaderMap;
 use rand::Rng;
 use service_runtime::auth::{Actor, Caller};
 use service_runtime::problem::ApiError;
+use task_domain::{FieldError, Rule, ValidationErrors};
 use uuid::Uuid;
 
-use crate::domain::{FieldError, Rule, ValidationErrors};
+use crate::api::problem::invalid;
 use crate::events::EventContext;
 
 /// The request id header, echoed in responses and used as the events' correlation id.
@@ -77,7 +78,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Api
 }
 
 fn header_error(field: &str, rule: Rule, message: &str) -> ApiError {
-    ApiError::validation(ValidationErrors::from(FieldError::new(field, rule, message)))
+    invalid(ValidationErrors::from(FieldError::new(field, rule, message)))
 }
 
 #[cfg(test)]

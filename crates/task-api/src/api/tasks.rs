@@ -11,11 +11,13 @@ use serde_json::{Value, json};
 use service_runtime::auth::Caller;
 use service_runtime::problem::ApiError;
 use sha2::{Digest, Sha256};
+use task_domain::{NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
+use crate::api::input::FromJson as _;
+use crate::api::problem::invalid;
 use crate::api::request::{self, REQUEST_ID};
-use crate::api::{AppState, openapi, query};
-use crate::domain::{NewTask, Task, TaskPatch};
+use crate::api::{AppState, evaluate, openapi, query};
 use crate::events::{Change, EventContext, outbox_events};
 use crate::storage::{StorageError, StoredResponse, Tx};
 
@@ -107,7 +109,13 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let json = json_body(&body)?;
-    let valid = NewTask::from_json(&json)?;
+    let valid = if evaluate::new_task_evaluates_a_rule(&json) {
+        let json = json.clone();
+        evaluate::off_request_thread(move || NewTask::from_json(&json)).await?
+    } else {
+        NewTask::from_json(&json)
+    }
+    .map_err(invalid)?;
     let key = request::idempotency_key(&headers)?;
     let context = request::event_context(&caller, &headers);
     // serde_json's maps are sorted, so equal JSON bodies hash equally whatever their layout.
@@ -187,7 +195,7 @@ pub(crate) async fn list(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let query = query::parse(raw.as_deref(), Utc::now())?;
+    let query = query::parse(raw.as_deref(), Utc::now()).map_err(invalid)?;
     let page = state.store.list(&caller.user_id, &query).await.map_err(storage)?;
     let items: Vec<_> = page.items.iter().map(Task::snapshot).collect();
     let next_cursor = page.next_cursor.map(|c| c.encode());
@@ -300,11 +308,22 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let patch = TaskPatch::from_json(&json_body(&body)?)?;
+    let patch = TaskPatch::from_json(&json_body(&body)?).map_err(invalid)?;
     let context = request::event_context(&caller, &headers);
     let (mut tx, before) = load_for_write(&state, &caller, &headers, &id).await?;
     let mut after = before.clone();
-    let changes = after.apply(patch, Utc::now())?;
+    let now = Utc::now();
+    let (after, applied) = if evaluate::patch_evaluates_a_rule(&before, &patch) {
+        evaluate::off_request_thread(move || {
+            let applied = after.apply(patch, now);
+            (after, applied)
+        })
+        .await?
+    } else {
+        let applied = after.apply(patch, now);
+        (after, applied)
+    };
+    let changes = applied.map_err(invalid)?;
     if changes.is_empty() {
         tx.rollback().await.map_err(storage)?;
         return Ok(respond(StatusCode::OK, &before, &context));

@@ -9,10 +9,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use task_domain::Task;
 use uuid::Uuid;
 
 use super::list::{SortField, SortKey};
-use crate::domain::Task;
 use service_runtime::database::Arg;
 
 /// Longest encoded cursor accepted: far above what a 200-character title needs.

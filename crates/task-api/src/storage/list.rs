@@ -10,10 +10,10 @@
 
 use chrono::{DateTime, Utc};
 use event_schema::{Priority, TaskStatus};
+use task_domain::Task;
 use uuid::Uuid;
 
 use super::cursor::{Cursor, KeyValue};
-use crate::domain::Task;
 use service_runtime::database::Backend;
 use service_runtime::database::{Arg, Sql};
 

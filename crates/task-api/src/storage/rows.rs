@@ -2,9 +2,9 @@
 //! row that no longer makes a valid task is reported as corrupt, never returned).
 
 use service_runtime::database::Row;
+use task_domain::Task;
 
 use super::StorageError;
-use crate::domain::Task;
 
 /// A `SELECT owner, id, snapshot` row.
 pub(super) fn task(row: &Row) -> Result<Task, StorageError> {

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use service_runtime::database::{Arg, Backend, DatabaseSettings, Pool, Sql, redact};
+use task_domain::Task;
 use uuid::Uuid;
 
 use super::list::{self, ListQuery, MAX_LIMIT, Page};
 use super::tx::Tx;
 use super::{Cursor, StorageError, migrations, rows};
-use crate::domain::Task;
 
 /// The tasks database. Cheap to clone (a pool handle).
 #[derive(Debug, Clone)]

@@ -4,11 +4,11 @@
 //! Dropping a `Tx` without [`Tx::commit`] rolls it back.
 
 use service_runtime::database::{Arg, Backend, Row, Sql, Tx as Inner};
+use task_domain::Task;
 use uuid::Uuid;
 
 use super::list::{fold, priority_rank, status_name};
 use super::{StorageError, rows};
-use crate::domain::Task;
 
 /// An open transaction.
 #[derive(Debug)]

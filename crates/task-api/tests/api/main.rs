@@ -4,5 +4,6 @@
 mod crud;
 mod events_stream;
 mod helpers;
+mod limits;
 mod on_behalf;
 mod outbox;

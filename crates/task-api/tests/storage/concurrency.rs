@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use serde_json::json;
-use task_api::domain::Task;
 use task_api::storage::Store;
+use task_domain::Task;
 use tokio::sync::Barrier;
 
 use crate::helpers::{

@@ -9,8 +9,9 @@ use chrono::{DateTime, SubsecRound as _, Utc};
 use futures::FutureExt as _;
 use serde_json::Value;
 use sqlx::{Connection as _, PgConnection};
-use task_api::domain::{NewTask, Task, TaskPatch};
+use task_api::api::FromJson as _;
 use task_api::storage::{Backend, DatabaseSettings, ListQuery, NewOutboxEvent, Store};
+use task_domain::{NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
 /// Generates, for each `async fn name(store: Store)`, a module `name` with the tests

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use chrono::TimeDelta;
 use serde_json::json;
-use task_api::domain::Task;
 use task_api::storage::{Cursor, CursorError, ListQuery, SortField, SortKey, StorageError, Store};
+use task_domain::Task;
 use uuid::Uuid;
 
 use crate::helpers::{all_pages, at, insert, on_both_backends, task_at};

@@ -2,8 +2,8 @@
 //! version, deleted.
 
 use serde_json::json;
-use task_api::domain::Task;
 use task_api::storage::{ListQuery, StorageError, Store, TagsMatch};
+use task_domain::Task;
 
 use crate::helpers::{at, everything, insert, now, on_both_backends, patched, task, titles};
 

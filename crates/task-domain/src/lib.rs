@@ -1,21 +1,29 @@
-//! The task domain: valid values, the [`Task`] entity and its reminder schedule. Pure: no
-//! database, HTTP or Kafka, and no clock (callers pass `now`).
+//! The task domain, shared by every service that reasons about tasks: valid values, the
+//! [`Task`] entity, its next occurrence and its reminder schedule. Pure: no database, HTTP,
+//! Kafka or async runtime, and no clock (callers pass `now`). task-api builds on it, and the
+//! notification and recurring-task consumers can compute recurrences, time-zone arithmetic
+//! and reminder instants with it without depending on task-api.
 //!
 //! Parse, don't validate: each field is a newtype with a private value and a `parse`
 //! constructor ([`Title`], [`Description`], [`Tags`], [`TimeZone`], [`ReminderOffset`],
-//! [`Reminders`], [`RecurrenceRule`]); once built it is valid everywhere. Request bodies are
-//! read by [`NewTask::from_json`] and [`TaskPatch::from_json`], which report *every*
-//! invalid field as a [`FieldError`] (`field` path, `rule`, `message`) for an RFC 9457 422.
+//! [`Reminders`], [`RecurrenceRule`]); once built it is valid everywhere. A task's fields in
+//! wire form ([`NewTask`], [`TaskPatch`]) validate into [`ValidNewTask`] and
+//! [`ValidTaskPatch`], reporting *every* invalid field as a [`FieldError`] (`field` path,
+//! `rule`, `message`), which an HTTP layer turns into an RFC 9457 422. Reading a JSON body
+//! (unknown fields, wrong types) is that layer's job, not this crate's.
 //!
 //! # Layout
 //! - `error`: [`Rule`], [`Violation`], [`FieldError`], [`ValidationErrors`].
+//! - `instant`: [`parse_instant`], [`check_instant`]: instants within years 1 to 9999 in UTC.
 //! - `text`: [`Title`], [`Description`].
 //! - `tags`: [`Tags`].
 //! - `time_zone`: [`TimeZone`].
 //! - `reminder`: [`ReminderOffset`], [`Reminder`], [`Reminders`].
-//! - `recurrence`: [`RecurrenceRule`] and next-occurrence computation.
-//! - `input`: request bodies [`NewTask`] / [`TaskPatch`] and their validated forms.
-//! - `task`: the [`Task`] entity: create, apply a patch, complete, reopen, snapshot.
+//! - `recurrence`: [`RecurrenceRule`], next-occurrence computation and its work budget
+//!   ([`Work`]; the day screen that runs before the `rrule` iterator is `recurrence::screen`).
+//! - `input`: a task's fields before validation ([`NewTask`], [`TaskPatch`]), their validated
+//!   forms and the rules across fields.
+//! - `task`: the [`Task`] entity: create, restore, apply a patch, complete, reopen, snapshot.
 //! - `reminder_schedule`: [`effective_reminders`], [`reminder_id`], [`reminder_events`].
 //!
 //! # Decisions
@@ -32,7 +40,11 @@
 //!   in a POST). For the other fields `null` is an error (`not_nullable`): `"none"`, `[]`
 //!   and `"UTC"` reset them. Absent means unchanged; see [`TaskPatch`].
 //! - **Instants** are kept to the microsecond (what PostgreSQL stores), so a task and its
-//!   reminder ids survive a round trip through storage unchanged.
+//!   reminder ids survive a round trip through storage unchanged, and must lie within years
+//!   1 to 9999 once converted to UTC (`9999-12-31T23:59:59-14:00` is refused: in UTC it is
+//!   in the year 10000, which RFC 3339 cannot write). Computed instants stay in that range
+//!   too: a `before_due` reminder that would fire before year 1 is a validation error, and
+//!   an occurrence after 9999 counts as none. See [`parse_instant`].
 //! - **`before_due`** takes `PnW` or `PnDTnHnMnS`, positive, at most 366 days, stored in a
 //!   canonical form (`PT90M` → `PT1H30M`). Days are nominal, as in RFC 5545: `P1D` before
 //!   09:00 is 09:00 the day before in the task's time zone, across DST changes too. Years
@@ -44,7 +56,11 @@
 //!   (each occurrence restarts the rule at its own `due_at`, so a count cannot be kept; use
 //!   `UNTIL`, which must be UTC), caps the rule at 500 characters, and requires an occurrence
 //!   after `due_at` within 10 years unless `UNTIL` has ended the series. DTSTART is always
-//!   `due_at` in the task's time zone; `anchor` defaults to `due`. See [`RecurrenceRule`].
+//!   `due_at` in the task's time zone; `anchor` defaults to `due`. Empty parts
+//!   (`FREQ=DAILY;;;`) are refused. Evaluation has a work budget: a screen of at most
+//!   [`RecurrenceRule::SCREEN_DAYS`] calendar days refuses rules that cannot occur in the
+//!   window before the `rrule` crate's iterator runs (it would otherwise walk thousands of
+//!   empty periods). See [`RecurrenceRule`].
 //! - **Series**: a task created (or patched) with a recurrence and in no series starts one:
 //!   `series_id` = its id, `occurrence_at` = its `due_at`.
 //! - **Changes**: [`Task::apply`] reports changed fields in snapshot order with their JSON
@@ -60,17 +76,21 @@
 
 mod error;
 mod input;
+mod instant;
 mod recurrence;
 mod reminder;
 mod reminder_schedule;
 mod tags;
 mod task;
+#[cfg(test)]
+mod testing;
 mod text;
 mod time_zone;
 
 pub use error::{FieldError, Rule, ValidationErrors, Violation};
 pub use input::{NewTask, TaskPatch, ValidNewTask, ValidTaskPatch};
-pub use recurrence::RecurrenceRule;
+pub use instant::{MAX_INSTANT, MIN_INSTANT, check_instant, parse_instant};
+pub use recurrence::{RecurrenceRule, Work};
 pub use reminder::{Reminder, ReminderOffset, Reminders};
 pub use reminder_schedule::{ReminderEvents, ReminderInstant, effective_reminders, reminder_events, reminder_id};
 pub use tags::Tags;

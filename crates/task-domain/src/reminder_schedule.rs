@@ -5,8 +5,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use event_schema::{CancelReason, ReminderCancelled, ReminderScheduled, TaskStatus};
 use uuid::Uuid;
 
-use super::reminder::Reminder;
-use super::task::Task;
+use crate::reminder::Reminder;
+use crate::task::Task;
 
 /// One reminder of a task, at the instant it fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,23 +125,11 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::domain::input::{NewTask, TaskPatch};
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("RFC 3339").to_utc()
-    }
-
-    fn now() -> DateTime<Utc> {
-        utc("2026-02-01T12:00:00Z")
-    }
-
-    fn task(body: &Value) -> Task {
-        Task::create(NewTask::from_json(body).expect("valid body"), "user-1", now())
-    }
+    use crate::testing::{now, task, utc, valid_patch};
 
     fn patched(task: &Task, body: &Value) -> Task {
         let mut next = task.clone();
-        next.apply(TaskPatch::from_json(body).expect("valid patch"), now()).expect("applies");
+        next.apply(valid_patch(body), now()).expect("applies");
         next
     }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::error::{Rule, Violation};
+use crate::error::{Rule, Violation};
 
 /// An IANA time-zone name known to `chrono-tz` (`Europe/Berlin`, `UTC`), exactly as spelled
 /// there (names are case-sensitive). Recurrences and day-based reminder offsets are

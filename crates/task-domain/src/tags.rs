@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::error::{FieldError, Rule, ValidationErrors};
+use crate::error::{FieldError, Rule, ValidationErrors};
 
 /// A task's tags: at most [`Tags::MAX_ITEMS`], each trimmed, lower-cased and 1 to
 /// [`Tags::MAX_CHARS`] characters, all distinct. Kept in the order given.

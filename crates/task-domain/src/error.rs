@@ -156,11 +156,13 @@ impl ValidationErrors {
         self.0.iter().any(|e| e.field == field && e.rule == rule)
     }
 
-    pub(crate) fn push(&mut self, error: FieldError) {
+    /// Adds an error after the others.
+    pub fn push(&mut self, error: FieldError) {
         self.0.push(error);
     }
 
-    pub(crate) fn extend(&mut self, other: ValidationErrors) {
+    /// Adds `other`'s errors after these.
+    pub fn extend(&mut self, other: ValidationErrors) {
         self.0.extend(other.0);
     }
 

@@ -6,13 +6,14 @@ use event_schema::{FieldChange, Priority, RecurrenceAnchor, TaskSnapshot, TaskSt
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::error::{FieldError, Rule, ValidationErrors};
-use super::input::{NewTask, ValidNewTask, ValidTaskPatch, cross_field_errors};
-use super::recurrence::RecurrenceRule;
-use super::reminder::Reminders;
-use super::tags::Tags;
-use super::text::{Description, Title};
-use super::time_zone::TimeZone;
+use crate::error::{FieldError, Rule, ValidationErrors};
+use crate::input::{NewTask, ValidNewTask, ValidTaskPatch, cross_field_errors};
+use crate::instant::check_instant;
+use crate::recurrence::RecurrenceRule;
+use crate::reminder::Reminders;
+use crate::tags::Tags;
+use crate::text::{Description, Title};
+use crate::time_zone::TimeZone;
 
 /// The snapshot fields a change can touch, in snapshot order (`updated_at` and `version`
 /// change with every change and are not listed as changes).
@@ -157,7 +158,8 @@ impl Task {
             next.tags = tags;
         }
         if let Some(due_at) = patch.due_at {
-            next.due_at = due_at.map(|d| d.trunc_subsecs(6));
+            // A patch built in code (its fields are public) has not been through validation.
+            next.due_at = due_at.map(check_instant).transpose().map_err(|v| ValidationErrors::from(v.at("due_at")))?;
         }
         if let Some(time_zone) = patch.time_zone {
             next.time_zone = time_zone;
@@ -174,9 +176,9 @@ impl Task {
             next.recurrence != self.recurrence || next.due_at != self.due_at || next.time_zone != self.time_zone;
         let errors = cross_field_errors(
             next.due_at,
-            recheck.then_some(next.time_zone),
+            Some(next.time_zone),
             &next.reminders,
-            next.recurrence.as_ref(),
+            next.recurrence.as_ref().filter(|_| recheck),
         );
         if !errors.is_empty() {
             return Err(errors);
@@ -393,23 +395,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::domain::input::TaskPatch;
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("RFC 3339").to_utc()
-    }
-
-    fn now() -> DateTime<Utc> {
-        utc("2026-02-01T12:00:00Z")
-    }
-
-    fn task(body: &Value) -> Task {
-        Task::create(NewTask::from_json(body).expect("valid body"), "user-1", now())
-    }
-
-    fn patch(body: &Value) -> ValidTaskPatch {
-        TaskPatch::from_json(body).expect("valid patch")
-    }
+    use crate::testing::{now, task, utc, valid_patch as patch};
 
     fn changed_fields(changes: &[FieldChange]) -> Vec<&str> {
         changes.iter().map(|c| c.field.as_str()).collect()

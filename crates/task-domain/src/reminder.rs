@@ -7,11 +7,12 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Days, SecondsFormat, SubsecRound, TimeDelta, TimeZone as _, Utc};
+use chrono::{DateTime, Days, SecondsFormat, TimeDelta, TimeZone as _, Utc};
 use event_schema::ReminderRule;
 
-use super::error::{FieldError, Rule, ValidationErrors, Violation};
-use super::time_zone::TimeZone;
+use crate::error::{FieldError, Rule, ValidationErrors, Violation};
+use crate::instant::{MIN_INSTANT, check_instant};
+use crate::time_zone::TimeZone;
 
 const SECONDS_PER_DAY: u64 = 86_400;
 
@@ -92,12 +93,17 @@ impl ReminderOffset {
         Ok(Self { days: u32::try_from(days).unwrap_or(u32::MAX), seconds: u32::try_from(seconds).unwrap_or(u32::MAX) })
     }
 
-    /// The instant `self` before `due_at`, counting days on the calendar of `time_zone`.
+    /// The instant `self` before `due_at`, counting days on the calendar of `time_zone`;
+    /// `None` when it would fall before [`MIN_INSTANT`] (year 1), which validation refuses.
     ///
     /// When that wall-clock time does not exist on the earlier day (it falls into a
     /// spring-forward gap), days are counted as 24 hours instead; when it exists twice
     /// (fall-back), the earlier instant is used.
     pub fn before(self, due_at: DateTime<Utc>, time_zone: TimeZone) -> Option<DateTime<Utc>> {
+        self.before_unchecked(due_at, time_zone).filter(|instant| *instant >= MIN_INSTANT)
+    }
+
+    fn before_unchecked(self, due_at: DateTime<Utc>, time_zone: TimeZone) -> Option<DateTime<Utc>> {
         let shifted = if self.days == 0 {
             due_at
         } else {
@@ -214,12 +220,12 @@ impl Reminder {
 impl TryFrom<&ReminderRule> for Reminder {
     type Error = Violation;
 
-    /// Validates a wire rule; a violation concerns the `before_due` field.
+    /// Validates a wire rule; a violation concerns its one field (`before_due` or `at`).
     fn try_from(rule: &ReminderRule) -> Result<Self, Self::Error> {
         match rule {
             ReminderRule::BeforeDue { before_due } => ReminderOffset::parse(before_due).map(Self::BeforeDue),
             // Microseconds: what the database keeps, so a stored and reloaded rule is equal.
-            ReminderRule::At { at } => Ok(Self::At(at.trunc_subsecs(6))),
+            ReminderRule::At { at } => check_instant(*at).map(Self::At),
         }
     }
 }
@@ -242,8 +248,8 @@ impl Reminders {
     /// The most reminders a task can have.
     pub const MAX_ITEMS: usize = 10;
 
-    /// Checks wire rules; errors name `reminders`, `reminders[i]` or
-    /// `reminders[i].before_due`.
+    /// Checks wire rules; errors name `reminders`, `reminders[i]`,
+    /// `reminders[i].before_due` or `reminders[i].at`.
     pub fn parse(raw: &[ReminderRule]) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         if raw.len() > Self::MAX_ITEMS {
@@ -256,7 +262,13 @@ impl Reminders {
         let mut reminders: Vec<Reminder> = Vec::with_capacity(raw.len());
         for (i, rule) in raw.iter().enumerate() {
             match Reminder::try_from(rule) {
-                Err(violation) => errors.push(violation.at(format!("reminders[{i}].before_due"))),
+                Err(violation) => {
+                    let field = match rule {
+                        ReminderRule::BeforeDue { .. } => "before_due",
+                        ReminderRule::At { .. } => "at",
+                    };
+                    errors.push(violation.at(format!("reminders[{i}].{field}")));
+                }
                 Ok(reminder) => match reminders.iter().position(|r| *r == reminder) {
                     // Two equal rules would give the same reminder id: one of them is a mistake.
                     Some(first) => errors.push(FieldError::new(

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::error::{Rule, Violation};
+use crate::error::{Rule, Violation};
 
 /// A task's title: trimmed, 1 to [`Title::MAX_CHARS`] characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
