@@ -13,12 +13,30 @@ pub const SERVICE_SUBJECT_PREFIX: &str = "service:";
 pub const ON_BEHALF_SCOPE: &str = "tasks:write_on_behalf";
 
 /// The request header in which a service token with [`ON_BEHALF_SCOPE`] names the user it
-/// acts for (`X-On-Behalf-Of: alice`): the user's `sub`, 1 to 256 visible ASCII characters.
-/// Lower case, as `http::HeaderName` spells names.
+/// acts for (`X-On-Behalf-Of: alice`): the user's `sub`, 1 to [`MAX_SUBJECT_BYTES`] visible
+/// ASCII characters. Lower case, as `http::HeaderName` spells names.
 pub const ON_BEHALF_OF_HEADER: &str = "x-on-behalf-of";
 
-/// The longest user id [`ON_BEHALF_OF_HEADER`] may carry.
-const MAX_USER_ID_LEN: usize = 256;
+/// The longest subject (`sub`, `act_for`, [`ON_BEHALF_OF_HEADER`]) in bytes of UTF-8: OpenID
+/// Connect's limit for `sub`. Every service and consumer stores user ids of this size (audit's
+/// attributes may be 1 KiB), so a user who can write is never one whose events are refused.
+pub const MAX_SUBJECT_BYTES: usize = 255;
+
+/// The one rule for a subject, applied at every service's authentication boundary: 1 to
+/// [`MAX_SUBJECT_BYTES`] bytes and no control characters (NUL included: PostgreSQL text cannot
+/// hold it, and the others corrupt logs). `what` names the claim or header in the reason.
+pub fn check_subject(subject: &str, what: &str) -> Result<(), AuthError> {
+    if subject.is_empty() || subject.len() > MAX_SUBJECT_BYTES {
+        return Err(AuthError::InvalidSubject(format!(
+            "{what} must be 1 to {MAX_SUBJECT_BYTES} bytes long (it is {})",
+            subject.len()
+        )));
+    }
+    if subject.chars().any(char::is_control) {
+        return Err(AuthError::InvalidSubject(format!("{what} must not contain control characters")));
+    }
+    Ok(())
+}
 
 /// How [`ON_BEHALF_OF_HEADER`] is written in messages.
 const HEADER: &str = "X-On-Behalf-Of";
@@ -109,7 +127,8 @@ impl Claims {
     /// The caller these claims describe, or why they may not call. `on_behalf_of` is the
     /// value of the request's [`ON_BEHALF_OF_HEADER`], if it has one.
     pub(crate) fn into_caller(self, on_behalf_of: Option<&str>) -> Result<Caller, AuthError> {
-        let sub = self.sub.filter(|s| !s.is_empty()).ok_or(AuthError::Malformed)?;
+        let sub = self.sub.ok_or(AuthError::Malformed)?;
+        check_subject(&sub, "the token's `sub`")?;
         let scopes = scopes(self.scope.as_deref(), self.scp);
         let roles = self.roles.unwrap_or_default();
         let Some(service) = sub.strip_prefix(SERVICE_SUBJECT_PREFIX) else {
@@ -134,6 +153,9 @@ impl Claims {
             )));
         }
         let act_for = self.act_for.filter(|user| !user.is_empty());
+        if let Some(user) = &act_for {
+            check_subject(user, "the token's `act_for`")?;
+        }
         let user = match (on_behalf_of, act_for) {
             (Some(header), act_for) => {
                 let user = user_from_header(header)?;
@@ -164,9 +186,9 @@ impl Claims {
 /// The user [`ON_BEHALF_OF_HEADER`] names: a user's `sub`, never a service, never empty, and
 /// plain enough to appear in logs and audit records as it is.
 fn user_from_header(value: &str) -> Result<&str, AuthError> {
-    if value.is_empty() || value.len() > MAX_USER_ID_LEN || !value.bytes().all(|b| b.is_ascii_graphic()) {
+    if value.is_empty() || value.len() > MAX_SUBJECT_BYTES || !value.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(AuthError::Forbidden(format!(
-            "{HEADER} must name a user: 1 to {MAX_USER_ID_LEN} visible ASCII characters"
+            "{HEADER} must name a user: 1 to {MAX_SUBJECT_BYTES} visible ASCII characters"
         )));
     }
     if value.starts_with(SERVICE_SUBJECT_PREFIX) {
@@ -314,7 +336,7 @@ mod tests {
     #[test]
     fn a_header_naming_a_service_or_empty_or_unreadable_is_forbidden() {
         let claims = json!({ "sub": "service:recurring-task", "scope": ON_BEHALF_SCOPE });
-        let too_long = "a".repeat(257);
+        let too_long = "a".repeat(256);
 
         let service = forbidden_reason(caller_on_behalf_of(claims.clone(), "service:audit"));
         assert!(service.contains("not a service"), "{service}");
@@ -322,7 +344,7 @@ mod tests {
             let reason = forbidden_reason(caller_on_behalf_of(claims.clone(), bad));
             assert!(reason.contains("visible ASCII"), "{bad:?}: {reason}");
         }
-        assert!(caller_on_behalf_of(claims, &"a".repeat(256)).is_ok(), "256 characters are enough for any sub");
+        assert!(caller_on_behalf_of(claims, &"a".repeat(255)).is_ok(), "255 characters are enough for any sub");
     }
 
     #[test]
@@ -333,9 +355,23 @@ mod tests {
     }
 
     #[test]
+    fn a_subject_too_long_or_with_control_characters_is_refused_as_every_consumer_would() {
+        let longest = "é".repeat(127) + "a";
+        assert_eq!(longest.len(), MAX_SUBJECT_BYTES);
+        assert!(caller(json!({ "sub": longest })).is_ok());
+        for bad in ["a".repeat(1500), "al\u{0}ice".to_owned(), "line\nbreak".to_owned()] {
+            let refused = caller(json!({ "sub": bad }));
+            assert!(matches!(&refused, Err(AuthError::InvalidSubject(_))), "{bad:?}: {refused:?}");
+        }
+        let service = json!({ "sub": "service:recurring-task", "scope": ON_BEHALF_SCOPE, "act_for": "a\u{0}" });
+        assert!(matches!(caller(service), Err(AuthError::InvalidSubject(m)) if m.contains("act_for")));
+        assert!(!AuthError::InvalidSubject(String::new()).is_forbidden(), "a 401, not a 403");
+    }
+
+    #[test]
     fn claims_without_a_subject_or_with_wrongly_typed_claims_are_malformed() {
         assert_eq!(caller(json!({})), Err(AuthError::Malformed));
-        assert_eq!(caller(json!({ "sub": "" })), Err(AuthError::Malformed));
+        assert!(matches!(caller(json!({ "sub": "" })), Err(AuthError::InvalidSubject(_))));
         assert_eq!(caller(json!({ "sub": "service:" })), Err(AuthError::Malformed));
         assert_eq!(caller(json!({ "sub": "alice", "roles": "admin" })), Err(AuthError::Malformed));
     }

@@ -37,6 +37,10 @@ pub enum AuthError {
     /// `alg` (an HS256 token when only public keys are configured, say).
     #[error("no configured key matches the bearer token")]
     UnknownKey,
+    /// The token's `sub` (or the user a service acts for) is not a subject every service can
+    /// store and show: see [`super::caller::MAX_SUBJECT_BYTES`]. The message says why.
+    #[error("{0}")]
+    InvalidSubject(String),
     /// A valid token that may not make this request (a service token acting for nobody, or
     /// without the on-behalf scope). The message says why.
     #[error("{0}")]
@@ -56,6 +60,7 @@ impl AuthError {
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
             Self::UnknownKey => "unknown_key",
+            Self::InvalidSubject(_) => "invalid_subject",
             Self::Forbidden(_) => "forbidden",
         }
     }

@@ -80,7 +80,10 @@ mod test_support;
 pub mod testing;
 mod verifier;
 
-pub use caller::{ADMIN_ROLE, Actor, Caller, ON_BEHALF_OF_HEADER, ON_BEHALF_SCOPE, SERVICE_SUBJECT_PREFIX};
+pub use caller::{
+    ADMIN_ROLE, Actor, Caller, MAX_SUBJECT_BYTES, ON_BEHALF_OF_HEADER, ON_BEHALF_SCOPE, SERVICE_SUBJECT_PREFIX,
+    check_subject,
+};
 pub use dev_token::mint_dev_token;
 pub use error::{AuthConfigError, AuthError};
 pub use settings::{AuthSettings, PublicKeyAlgorithm, PublicKeySetting};

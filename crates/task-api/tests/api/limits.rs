@@ -63,3 +63,27 @@ async fn rules_that_never_repeat_or_have_empty_parts_are_422s_naming_the_rrule()
     assert_eq!(refused(empty_parts.send().await.expect("post")).await, pair("recurrence.rrule", "format"));
     app.shutdown().await;
 }
+
+/// One rule for a token's subject at every service's boundary: a user whose events a consumer
+/// could not store (audit refuses a NUL, and attributes over 1 KiB) cannot write at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_too_long_or_with_a_nul_is_a_401_naming_the_reason() {
+    let app = spawn_app().await;
+
+    for sub in ["u".repeat(1500), "al\0ice".to_owned()] {
+        let response = app
+            .client
+            .post(format!("{}/v1/tasks", app.base))
+            .bearer_auth(token(&sub))
+            .json(&json!({"title": "t"}))
+            .send()
+            .await
+            .expect("post");
+
+        assert_eq!(response.status(), 401, "{sub:?}");
+        let challenge = response.headers()["www-authenticate"].to_str().expect("ascii").to_owned();
+        assert!(challenge.contains("invalid_subject"), "{challenge}");
+        let problem = body(response).await;
+        assert!(problem["detail"].as_str().is_some_and(|d| d.contains("`sub`")), "{problem}");
+    }
+}
