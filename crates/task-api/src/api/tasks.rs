@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::api::request::{self, REQUEST_ID};
-use crate::api::{AppState, openapi, query};
+use crate::api::{AppState, openapi, problem, query};
 use crate::domain::{NewTask, Task, TaskPatch};
 use crate::events::{Change, EventContext, outbox_events};
 use crate::storage::{StorageError, StoredResponse, Tx};
@@ -119,7 +119,7 @@ pub(crate) async fn create(
     {
         tx.rollback().await.map_err(storage)?;
         if stored.request_hash != request_hash {
-            return Err(ApiError::idempotency_mismatch());
+            return Err(problem::idempotency_key_reused());
         }
         return Ok(replay(stored, &context));
     }
@@ -247,7 +247,7 @@ async fn load_for_write(
         && expected != task.version()
     {
         tx.rollback().await.map_err(storage)?;
-        return Err(ApiError::precondition_failed(task.version()));
+        return Err(problem::version_mismatch(task.version()));
     }
     Ok((tx, task))
 }
