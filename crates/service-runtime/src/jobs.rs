@@ -27,7 +27,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use tokio::task::{JoinError, JoinHandle};
+use tokio::task::{AbortHandle, JoinError, JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -99,28 +99,40 @@ impl Default for RestartPolicy {
     }
 }
 
-/// Jobs being supervised.
+/// Jobs being supervised. Dropping it (the service's future dropped without a shutdown)
+/// aborts the supervisions and their runs, so no job outlives its service.
 #[derive(Debug)]
 pub(crate) struct Supervisor {
-    tasks: Vec<JoinHandle<()>>,
+    tasks: JoinSet<()>,
 }
 
 impl Supervisor {
     /// Starts every job. Their runs stop when `shutdown` is cancelled, within `grace`.
     pub(crate) fn start(jobs: Vec<Job>, health: &Health, shutdown: &CancellationToken, grace: Duration) -> Self {
-        let tasks =
-            jobs.into_iter().map(|job| tokio::spawn(supervise(job, health.clone(), shutdown.clone(), grace))).collect();
+        let mut tasks = JoinSet::new();
+        for job in jobs {
+            tasks.spawn(supervise(job, health.clone(), shutdown.clone(), grace));
+        }
         Self { tasks }
     }
 
     /// Waits until every job has stopped (bounded: each supervision ends within the grace
     /// period after shutdown).
-    pub(crate) async fn stopped(self) {
-        for result in futures::future::join_all(self.tasks).await {
+    pub(crate) async fn stopped(mut self) {
+        while let Some(result) = self.tasks.join_next().await {
             if let Err(error) = result {
                 tracing::error!(error = %error, "a job supervisor failed");
             }
         }
+    }
+}
+
+/// Aborts a run when its supervision ends, however it ends.
+struct AbortOnDrop(AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -184,6 +196,7 @@ impl Supervision {
     /// Waits for a run to end; clears the job's condition once the run has been up for
     /// `healthy_after`; at shutdown, waits the grace period for the run, then aborts it.
     async fn watch(&mut self, mut run: JoinHandle<anyhow::Result<()>>, healthy_after: Duration) -> Ended {
+        let _abort = AbortOnDrop(run.abort_handle());
         let healthy_at = tokio::time::sleep(healthy_after);
         tokio::pin!(healthy_at);
         let result = loop {
@@ -199,8 +212,8 @@ impl Supervision {
                     Err(_) => {
                         tracing::warn!(job = %self.name, grace = ?self.grace,
                             "job ignored shutdown for the grace period; aborting it");
-                        // Not awaited: a run stuck in blocking code would not notice the abort.
-                        run.abort();
+                        // Aborted as `_abort` drops; not awaited: a run stuck in blocking code
+                        // would not notice.
                         return Ended::Stopped;
                     }
                 },
@@ -347,6 +360,40 @@ mod tests {
 
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert!(health.conditions().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_run_that_ignores_shutdown_is_aborted_after_the_grace_period() {
+        struct Dropped(Arc<AtomicUsize>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let flag = dropped.clone();
+        let job = Job::new("stubborn", move |_ignored: CancellationToken| {
+            let guard = Dropped(flag.clone());
+            async move {
+                let _guard = guard;
+                std::future::pending::<anyhow::Result<()>>().await
+            }
+        });
+        let (health, shutdown) = (Health::new(), CancellationToken::new());
+        let grace = Duration::from_millis(300);
+        let supervisor = Supervisor::start(vec![job], &health, &shutdown, grace);
+        tokio::task::yield_now().await;
+
+        let stopping = Instant::now();
+        shutdown.cancel();
+        supervisor.stopped().await;
+
+        let took = stopping.elapsed();
+        assert!(
+            took >= grace && took < grace * 3,
+            "stopped after the grace period, not before or much later: {took:?}"
+        );
+        eventually("the run is dropped", || dropped.load(Ordering::SeqCst) == 1).await;
     }
 
     #[test]
