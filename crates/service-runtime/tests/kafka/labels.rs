@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use service_runtime::service::Service;
+use service_runtime::settings::ConsumerSettings;
 use service_runtime::testing::Running;
 
 use crate::helpers::{RecordingHandler, eventually, metrics_text, produce, producer, service_settings, unique};
@@ -32,7 +33,12 @@ fn event(event_type: &str, key: &str, seq: usize) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_unknown_event_types_add_at_most_one_series_per_metric() {
     let suffix = unique("labels");
-    let settings = service_settings(&suffix);
+    let mut settings = service_settings(&suffix);
+    // One partition: per-partition series (lag) add at most one series too, whenever the
+    // statistics first arrive.
+    settings.topics.task_events.partitions = 1;
+    // Backpressure is not under test here: the default buffer, not the helpers' tiny one.
+    settings.consumer.partition_buffer_bytes = ConsumerSettings::default().partition_buffer_bytes;
     let (group, topic) = (settings.consumer.group_id.clone(), settings.topics.task_events.name.clone());
     let service = Service::build("labels-test", settings).await.expect("build");
     let handler = RecordingHandler::default();
