@@ -27,12 +27,10 @@ pub mod store;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use futures::future::BoxFuture;
 use serde::Deserialize;
 use service_runtime::CancellationToken;
 use service_runtime::auth::{AuthSettings, Verifier};
 use service_runtime::database::DatabaseSettings;
-use service_runtime::health::Probe;
 use service_runtime::service::Service;
 use service_runtime::settings::{self, BaseSettings};
 
@@ -88,22 +86,11 @@ impl Settings {
     }
 }
 
-/// The database probe behind `/readyz`.
-#[derive(Debug)]
-struct DatabaseProbe(AuditStore);
-
-impl Probe for DatabaseProbe {
-    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.0.ping().await.map_err(|e| e.to_string()) })
-    }
-}
-
 /// The running service.
 #[derive(Debug)]
 pub struct Application {
     service: Service,
     state: ApiState,
-    retention: RetentionSettings,
 }
 
 impl Application {
@@ -114,9 +101,13 @@ impl Application {
         let store = AuditStore::connect(&settings.app.database, DATABASE_PATIENCE)
             .await
             .context("while connecting to the audit database")?;
-        let service = Service::build(SERVICE, settings.base).await.context("while starting the service")?;
-        service.health.add_probe("database", DatabaseProbe(store.clone()));
-        Ok(Self { service, state: ApiState { store, verifier }, retention: settings.app.retention })
+        let mut service = Service::build(SERVICE, settings.base).await.context("while starting the service")?;
+        service.health.add_probe("database", store.pool().clone());
+        match retention::job(store.clone(), settings.app.retention) {
+            Some(job) => service.add_job(job),
+            None => tracing::info!("retention disabled (retention.days = 0): entries are kept forever"),
+        }
+        Ok(Self { service, state: ApiState { store, verifier } })
     }
 
     /// The HTTP port.
@@ -129,16 +120,15 @@ impl Application {
         &self.state.store
     }
 
-    /// Consumes, serves the API and runs the retention job until `shutdown` is cancelled.
+    /// Consumes, serves the API and runs the retention job (a supervised job: restarted if it
+    /// fails) until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { service, state, retention } = self;
+        let Self { service, state } = self;
         let store = state.store.clone();
         let topics =
             vec![service.settings.topics.task_events.name.clone(), service.settings.topics.reminders.name.clone()];
-        let retention = tokio::spawn(retention::run(store.clone(), retention, shutdown.clone()));
         let handler = AuditHandler::new(store.clone());
         let served = service.run_consumer(api::router(state), handler, topics, shutdown).await;
-        retention.await.context("the retention job panicked")?;
         store.close().await;
         served
     }

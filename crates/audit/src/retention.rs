@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde::Deserialize;
 use service_runtime::CancellationToken;
+use service_runtime::jobs::Job;
 
 use crate::metrics::{RETENTION_DELETED, RETENTION_RUNS};
 use crate::store::{AuditStore, RetentionOutcome};
@@ -47,12 +48,26 @@ pub async fn run_once(store: &AuditStore, days: u32) -> Result<RetentionOutcome,
     }
 }
 
-/// Runs the job every `interval_seconds` until `shutdown`; does nothing when `days` is 0.
+/// The name of the retention job (in `/readyz` as `job retention` while it is down).
+pub const JOB: &str = "retention";
+
+/// The retention job, supervised by the service (restarted if it panics); `None` when `days`
+/// is 0 (entries are kept forever).
+pub fn job(store: AuditStore, settings: RetentionSettings) -> Option<Job> {
+    (settings.days > 0).then(|| {
+        Job::new(JOB, move |stop| {
+            let (store, settings) = (store.clone(), settings.clone());
+            async move {
+                run(store, settings, stop).await;
+                Ok(())
+            }
+        })
+    })
+}
+
+/// Runs every `interval_seconds` (the first run at once) until `shutdown`. A failed run is
+/// logged and counted, and the next tick retries: it does not stop the job.
 pub async fn run(store: AuditStore, settings: RetentionSettings, shutdown: CancellationToken) {
-    if settings.days == 0 {
-        tracing::info!("retention disabled (retention.days = 0): entries are kept forever");
-        return;
-    }
     let mut tick = tokio::time::interval(Duration::from_secs(settings.interval_seconds.max(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

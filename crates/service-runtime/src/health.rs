@@ -1,5 +1,6 @@
 //! Readiness: probes (is the broker reachable? the database?) and conditions raised by the
-//! running service (a partition stuck retrying), reported together by `/readyz`.
+//! running service (a partition stuck retrying, a background job down), reported together by
+//! `/readyz`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,6 +13,14 @@ use serde::Serialize;
 pub trait Probe: Send + Sync + 'static {
     /// `Ok` when the dependency answers; `Err` with a short reason otherwise.
     fn check(&self) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// A database answers `SELECT 1`: every service with a database adds its pool as the
+/// `database` probe.
+impl Probe for crate::database::Pool {
+    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.ping().await.map_err(|error| error.to_string()) })
+    }
 }
 
 /// How long one probe may take before it counts as failed.

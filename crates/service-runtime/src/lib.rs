@@ -13,9 +13,14 @@
 //! - [`metrics`]: the Prometheus recorder and the names of the runtime's metrics.
 //! - [`http`]: the `/healthz`, `/readyz`, `/metrics` router and a graceful server.
 //! - [`shutdown`]: SIGTERM / ctrl-c as a cancellation token.
-//! - [`testing`]: a broker process of a test's own (stopped, restarted, secured).
+//! - `testing` (cargo feature `testing`, for tests and benchmarks only): a broker process of
+//!   a test's own (stopped, restarted, secured), reading topics back, fresh databases, a
+//!   service running in a test's background.
 //! - [`service`]: what every service does at start-up (metrics, health, producer, listener,
 //!   topics) and its serving loop.
+//! - [`jobs`]: named background jobs run beside the server, supervised: restarted with
+//!   backoff, reported by `/readyz` while down, stopped within the grace period.
+//! - [`skeleton`]: a service not written yet (topics and operational endpoints only).
 //! - [`auth`]: bearer-token (JWT) verification, the caller's identity (an axum extractor),
 //!   development tokens.
 //! - [`problem`]: HTTP errors as RFC 9457 problem details ([`problem::ApiError`]).
@@ -28,13 +33,18 @@ pub mod consumer;
 pub mod database;
 pub mod health;
 pub mod http;
+pub mod jobs;
 pub mod kafka;
 pub mod metrics;
 pub mod problem;
 pub mod service;
 pub mod settings;
 pub mod shutdown;
+pub mod skeleton;
 pub mod telemetry;
+/// Test and benchmark support; compiled only with the `testing` feature, which production
+/// builds leave off (crates enable it in `[dev-dependencies]`).
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use tokio_util::sync::CancellationToken;

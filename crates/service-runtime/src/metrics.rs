@@ -7,6 +7,10 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 /// Always 1; labels `service` and `version` say what runs.
 pub const BUILD_INFO: &str = "taskstream_build_info";
 /// Messages whose handler succeeded. Labels: `group`, `topic`, `event_type`.
+///
+/// `event_type` is a type of the contract's catalogue ([`event_schema::EventType`]) or
+/// `unknown`: never the wire value of a type the contract does not know, which any producer
+/// could vary without bound.
 pub const MESSAGES_HANDLED: &str = "taskstream_consumer_messages_handled_total";
 /// Handler failures, each attempt. Labels: `group`, `topic`, `event_type`, `kind`
 /// (`transient` | `permanent`).
@@ -23,6 +27,9 @@ pub const BATCH_SIZE: &str = "taskstream_consumer_batch_size";
 pub const CONSUMER_LAG: &str = "taskstream_consumer_lag";
 /// Partitions currently paused because their handler is behind. Label: `group`.
 pub const PAUSED_PARTITIONS: &str = "taskstream_consumer_paused_partitions";
+/// Restarts of a supervised background job ([`crate::jobs`]). Labels: `job`, `reason`
+/// (`error` | `returned` | `panic`).
+pub const JOB_RESTARTS: &str = "taskstream_job_restarts_total";
 /// Records produced. Labels: `topic`, `outcome` (`ok` | `error`).
 pub const RECORDS_PRODUCED: &str = "taskstream_producer_records_total";
 

@@ -6,9 +6,10 @@
 //! - **`type`**: `about:blank` (with the status's reason phrase as `title`, as RFC 9457
 //!   §4.2.1 asks) when the status says everything: 400, 401, 403, 404, 409, 500, 503. A
 //!   `https://taskstream.dev/problems/…` URI when the problem has its own meaning or
-//!   extension members clients act on: [`VALIDATION_TYPE`] (422 with `errors`),
-//!   [`IDEMPOTENCY_KEY_REUSED_TYPE`] (422 with `errors`) and [`VERSION_MISMATCH_TYPE`] (412
-//!   with `current_version`). The URIs are identifiers; they need not resolve.
+//!   extension members clients act on: [`VALIDATION_TYPE`] (422 with `errors`) here, and a
+//!   service's own types (task-api's reused idempotency key and version mismatch), which it
+//!   builds as a [`ProblemDetails`] with [`ProblemDetails::typed`] and answers with
+//!   [`ApiError::typed`]. The URIs are identifiers; they need not resolve.
 //! - **`detail`** is always present and written for people; clients branch on `type`,
 //!   `status`, `errors[].rule` and the `WWW-Authenticate` challenge, never on `detail`.
 //! - **`errors`** (422 only) lists every invalid field as a [`ProblemFieldError`] `{ "field",
@@ -18,6 +19,9 @@
 //!   both types are other crates', so the orphan rules allow no `From` impl). A header is named by
 //!   its header name: a reused `Idempotency-Key` is `{ "field": "Idempotency-Key", "rule":
 //!   "idempotency_key_reused" }`.
+//! - **Extension members** of a service's own types ([`ProblemDetails::extensions`], e.g.
+//!   task-api's `current_version`) sit at the top level of the object, as RFC 9457 §3.2 has
+//!   them.
 //! - **404** reads the same whether the resource does not exist or belongs to someone else,
 //!   so its answer reveals nothing about other users' tasks.
 //! - **500** carries an opaque detail; the full error chain is logged (`error = ?e`) when
@@ -38,15 +42,6 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 pub const BLANK_TYPE: &str = "about:blank";
 /// `type` of a 422 whose `errors` lists the invalid fields of the request.
 pub const VALIDATION_TYPE: &str = "https://taskstream.dev/problems/validation";
-/// `type` of a 422 for an `Idempotency-Key` already used with a different request.
-pub const IDEMPOTENCY_KEY_REUSED_TYPE: &str = "https://taskstream.dev/problems/idempotency-key-reused";
-/// `type` of a 412: the resource's version is not the one in `If-Match`; `current_version`
-/// holds the current one.
-pub const VERSION_MISMATCH_TYPE: &str = "https://taskstream.dev/problems/version-mismatch";
-/// The `rule` of the `errors` entry for a reused `Idempotency-Key`.
-pub const IDEMPOTENCY_KEY_REUSED_RULE: &str = "idempotency_key_reused";
-/// The idempotency header's name, as the `field` of its `errors` entry.
-pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 /// `Retry-After` of a 503, in seconds: long enough for a database failover to start.
 pub const RETRY_AFTER_SECONDS: u64 = 5;
 
@@ -75,15 +70,9 @@ pub enum ApiError {
     /// 409: the request contradicts the resource's current state.
     #[error("conflict: {0}")]
     Conflict(String),
-    /// 412: `If-Match` names another version than the current one.
-    #[error("precondition failed: the current version is {current_version}")]
-    PreconditionFailed {
-        /// The resource's current version.
-        current_version: i64,
-    },
-    /// 422: the `Idempotency-Key` was used before with a different request.
-    #[error("the Idempotency-Key was already used with a different request")]
-    IdempotencyMismatch,
+    /// A problem type of a service's own, answered as given (its `status` is the response's).
+    #[error("{}: {}", .0.title, .0.detail)]
+    Typed(Box<ProblemDetails>),
     /// 503 with `Retry-After`: a dependency is down; retrying later may succeed.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -132,14 +121,10 @@ impl ApiError {
         Self::Conflict(detail.into())
     }
 
-    /// 412: the client's `If-Match` is stale; the body tells it the current version.
-    pub fn precondition_failed(current_version: i64) -> Self {
-        Self::PreconditionFailed { current_version }
-    }
-
-    /// 422: the `Idempotency-Key` was used before with a different request.
-    pub fn idempotency_mismatch() -> Self {
-        Self::IdempotencyMismatch
+    /// A service's own problem type, answered with `problem` as the body and its `status`
+    /// (500 if that is not an error status).
+    pub fn typed(problem: ProblemDetails) -> Self {
+        Self::Typed(Box::new(problem))
     }
 
     /// 503 with `Retry-After: 5`; `detail` is shown to the client (and logged).
@@ -157,13 +142,16 @@ impl ApiError {
     /// The response status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Validation(_) | Self::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(AuthError::Forbidden(_)) | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::Typed(problem) => StatusCode::from_u16(problem.status)
+                .ok()
+                .filter(|s| s.is_client_error() || s.is_server_error())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -178,39 +166,14 @@ impl ApiError {
             status: status.as_u16(),
             detail,
             errors: None,
-            current_version: None,
-        };
-        let typed = |problem_type: &str, title: &str, detail: String| ProblemDetails {
-            problem_type: problem_type.to_owned(),
-            title: title.to_owned(),
-            ..blank(detail)
+            extensions: serde_json::Map::new(),
         };
         match self {
-            Self::Validation(errors) => ProblemDetails {
-                errors: Some(errors.clone()),
-                ..typed(VALIDATION_TYPE, "Invalid request", validation_detail(errors.len()))
-            },
-            Self::IdempotencyMismatch => ProblemDetails {
-                errors: Some(vec![ProblemFieldError {
-                    field: IDEMPOTENCY_KEY_HEADER.to_owned(),
-                    rule: IDEMPOTENCY_KEY_REUSED_RULE.to_owned(),
-                    message: "was already used with a different request".to_owned(),
-                }]),
-                ..typed(
-                    IDEMPOTENCY_KEY_REUSED_TYPE,
-                    "Idempotency key reused",
-                    "This Idempotency-Key was already used with a different request; use a new key for a new request."
-                        .to_owned(),
-                )
-            },
-            Self::PreconditionFailed { current_version } => ProblemDetails {
-                current_version: Some(*current_version),
-                ..typed(
-                    VERSION_MISMATCH_TYPE,
-                    "Version mismatch",
-                    format!("The resource has changed: its current version is {current_version}."),
-                )
-            },
+            Self::Validation(errors) => {
+                ProblemDetails::typed(status, VALIDATION_TYPE, "Invalid request", validation_detail(errors.len()))
+                    .with_errors(errors.clone())
+            }
+            Self::Typed(problem) => ProblemDetails { status: status.as_u16(), ..(**problem).clone() },
             Self::BadRequest(detail) | Self::Forbidden(detail) | Self::Conflict(detail) | Self::Unavailable(detail) => {
                 blank(detail.clone())
             }
@@ -298,9 +261,43 @@ pub struct ProblemDetails {
     /// 422 only: every invalid field, in the order found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<ProblemFieldError>>,
-    /// 412 only: the resource's current version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_version: Option<i64>,
+    /// Extension members of the problem's type (RFC 9457 §3.2), at the top level of the
+    /// object: e.g. task-api's `current_version` of a 412.
+    #[serde(flatten)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ProblemDetails {
+    /// A problem of a service's own `problem_type` (a `https://taskstream.dev/problems/…`
+    /// URI), with its `title` (the same for every occurrence of the type) and this
+    /// occurrence's `detail`.
+    pub fn typed(
+        status: StatusCode,
+        problem_type: impl Into<String>,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            problem_type: problem_type.into(),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: None,
+            extensions: serde_json::Map::new(),
+        }
+    }
+
+    /// With `errors` naming the fields (or headers) at fault.
+    pub fn with_errors(mut self, errors: Vec<ProblemFieldError>) -> Self {
+        self.errors = Some(errors);
+        self
+    }
+
+    /// With the extension member `name` (never one of the standard members).
+    pub fn with_extension(mut self, name: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        self.extensions.insert(name.into(), value.into());
+        self
+    }
 }
 
 /// One entry of a 422's `errors`.
@@ -397,20 +394,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_stale_version_answers_412_with_the_current_version() {
-        let (status, _, body) = render(ApiError::precondition_failed(7)).await;
+    async fn a_service_typed_problem_answers_its_status_with_its_errors_and_extension_members() {
+        let problem = ProblemDetails::typed(
+            StatusCode::PRECONDITION_FAILED,
+            "https://taskstream.dev/problems/example",
+            "Example",
+            "The resource is at version 7.",
+        )
+        .with_errors(vec![ProblemFieldError::new("If-Match", "stale", "names version 6")])
+        .with_extension("current_version", 7);
+
+        let (status, _, body) = render(ApiError::typed(problem)).await;
 
         assert_eq!(status, StatusCode::PRECONDITION_FAILED);
         assert_eq!(
             body,
             json!({
-                "type": "https://taskstream.dev/problems/version-mismatch",
-                "title": "Version mismatch",
+                "type": "https://taskstream.dev/problems/example",
+                "title": "Example",
                 "status": 412,
-                "detail": "The resource has changed: its current version is 7.",
+                "detail": "The resource is at version 7.",
+                "errors": [{ "field": "If-Match", "rule": "stale", "message": "names version 6" }],
                 "current_version": 7,
             })
         );
+    }
+
+    #[test]
+    fn a_typed_problem_without_an_error_status_answers_500() {
+        let problem = ProblemDetails::typed(StatusCode::OK, "https://taskstream.dev/problems/example", "Example", "no");
+        let error = ApiError::typed(problem);
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.problem().status, 500, "the body says what the response does");
     }
 
     #[tokio::test]
@@ -428,22 +443,6 @@ mod tests {
                 "status": 500,
                 "detail": "An unexpected error occurred. It has been logged.",
             })
-        );
-    }
-
-    #[tokio::test]
-    async fn a_reused_idempotency_key_answers_422_naming_the_header() {
-        let (status, _, body) = render(ApiError::idempotency_mismatch()).await;
-
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(body["type"], IDEMPOTENCY_KEY_REUSED_TYPE);
-        assert_eq!(
-            body["errors"],
-            json!([{
-                "field": "Idempotency-Key",
-                "rule": "idempotency_key_reused",
-                "message": "was already used with a different request",
-            }])
         );
     }
 

@@ -1,6 +1,7 @@
 //! What every service does the same way: install metrics, create the producer and the broker
 //! probe, bind the HTTP listener, create missing topics in the background (readiness waits for
-//! them; liveness does not), run an optional consumer, serve until shutdown.
+//! them; liveness does not), run an optional consumer and the service's supervised background
+//! jobs ([`crate::jobs`]), serve until shutdown.
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Error;
 use crate::consumer::{Backoff, ConsumerRuntime, Handler};
 use crate::health::Health;
+use crate::jobs::{Job, Supervisor};
 use crate::kafka::{self, Producer, TopicPlan};
 use crate::settings::BaseSettings;
 
@@ -31,6 +33,7 @@ pub struct Service {
     /// The idempotent producer (events, dead letters); also the broker probe.
     pub producer: Producer,
     listener: Option<TcpListener>,
+    jobs: Vec<Job>,
 }
 
 impl Service {
@@ -42,7 +45,15 @@ impl Service {
         let producer = Producer::new(&settings.kafka, &settings.producer, name, health.clone())?;
         health.add_probe("broker", producer.clone());
         let listener = crate::http::bind(&settings.http).await?;
-        Ok(Self { name, settings, health, metrics, producer, listener: Some(listener) })
+        Ok(Self { name, settings, health, metrics, producer, listener: Some(listener), jobs: Vec::new() })
+    }
+
+    /// Adds a background job run beside the server and the consumer from the start of
+    /// `run_*` until shutdown: restarted with backoff when it fails, reported by `/readyz`
+    /// (`job <name>`) while down, stopped within `consumer.shutdown_grace_ms` at shutdown.
+    /// See [`crate::jobs`].
+    pub fn add_job(&mut self, job: Job) {
+        self.jobs.push(job);
     }
 
     /// The bound port (useful with port 0).
@@ -100,7 +111,7 @@ impl Service {
         dead_letters: bool,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        self.serve(api, Job::<Idle>::Topics { dead_letters }, shutdown).await
+        self.serve(api, Work::<Idle>::Topics { dead_letters }, shutdown).await
     }
 
     /// Serves `api` plus the operational routes, creates the topics, then runs `handler` over
@@ -112,10 +123,15 @@ impl Service {
         topics: Vec<String>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        self.serve(api, Job::Consume { handler, topics }, shutdown).await
+        self.serve(api, Work::Consume { handler, topics }, shutdown).await
     }
 
-    async fn serve<H: Handler>(mut self, api: Router, job: Job<H>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    async fn serve<H: Handler>(
+        mut self,
+        api: Router,
+        work: Work<H>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
         use anyhow::Context as _;
         self.health.raise(TOPICS_CONDITION, "not created yet");
         let router = api.merge(crate::http::ops_router(self.health.clone(), self.metrics.clone()));
@@ -123,12 +139,15 @@ impl Service {
         let listener = self.listener.take().context("the service was already run")?;
         let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         tracing::info!(service = name, %address, "serving");
-        let plans = self.topic_plans(!matches!(job, Job::Topics { dead_letters: false }));
-        let work = async {
+        let plans = self.topic_plans(!matches!(work, Work::Topics { dead_letters: false }));
+        // The same grace as the consumer's: both stop at once, so shutdown takes no longer.
+        let grace = Duration::from_millis(self.settings.consumer.shutdown_grace_ms);
+        let jobs = Supervisor::start(std::mem::take(&mut self.jobs), &self.health, &shutdown, grace);
+        let consuming = async {
             if !self.prepare_topics(&plans, &shutdown).await {
                 return Ok(());
             }
-            let Job::Consume { handler, topics } = job else { return Ok(()) };
+            let Work::Consume { handler, topics } = work else { return Ok(()) };
             let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
             let runtime = ConsumerRuntime::new(
                 &self.settings.kafka,
@@ -141,7 +160,7 @@ impl Service {
             runtime.run(shutdown.clone()).await
         };
         let server = crate::http::serve(listener, router, &self.settings.http, shutdown.clone());
-        let (served, worked) = tokio::join!(server, work);
+        let (served, worked, ()) = tokio::join!(server, consuming, jobs.stopped());
         served.context("while serving HTTP")?;
         worked.context("while consuming")?;
         if let Err(error) = self.producer.flush(Duration::from_secs(5)).await {
@@ -152,8 +171,8 @@ impl Service {
     }
 }
 
-/// What a service does beside serving HTTP.
-enum Job<H> {
+/// What a service does beside serving HTTP (and its jobs).
+enum Work<H> {
     /// Only create topics.
     Topics { dead_letters: bool },
     /// Create topics, then consume.

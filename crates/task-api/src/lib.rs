@@ -30,11 +30,12 @@ pub mod token;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use futures::future::BoxFuture;
 use serde::Deserialize;
 use service_runtime::CancellationToken;
 use service_runtime::auth::{AuthSettings, Verifier};
-use service_runtime::health::Probe;
+use service_runtime::health::Health;
+use service_runtime::jobs::Job;
+use service_runtime::kafka::Producer;
 use service_runtime::service::Service;
 use service_runtime::settings::{self, BaseSettings};
 
@@ -82,22 +83,14 @@ impl Settings {
     }
 }
 
+/// The name of the outbox relay's job (in `/readyz` as `job outbox-relay` while it is down).
+pub const RELAY_JOB: &str = "outbox-relay";
+
 /// The running service.
 #[derive(Debug)]
 pub struct Application {
     service: Service,
     state: AppState,
-    relay: Relay,
-}
-
-/// The database probe behind `/readyz`.
-#[derive(Debug)]
-struct DatabaseProbe(Store);
-
-impl Probe for DatabaseProbe {
-    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.0.ping().await.map_err(|e| e.to_string()) })
-    }
 }
 
 impl Application {
@@ -112,19 +105,20 @@ impl Application {
             task_events: settings.base.topics.task_events.name.clone(),
             reminders: settings.base.topics.reminders.name.clone(),
         };
-        let service = Service::build(SERVICE, settings.base).await.context("while starting the service")?;
-        service.health.add_probe("database", DatabaseProbe(store.clone()));
+        let mut service = Service::build(SERVICE, settings.base).await.context("while starting the service")?;
+        service.health.add_probe("database", store.pool().clone());
         let signal = OutboxSignal::default();
-        let relay = Relay::new(
+        let relay = relay_job(
             store.clone(),
             service.producer.clone(),
             signal.clone(),
             settings.app.outbox,
             service.health.clone(),
         );
+        service.add_job(relay);
         let kafka = service.settings.kafka.clone();
         let state = AppState { store, verifier, signal, topics, kafka, shutdown: CancellationToken::new() };
-        Ok(Self { service, state, relay })
+        Ok(Self { service, state })
     }
 
     /// The HTTP port.
@@ -137,16 +131,28 @@ impl Application {
         &self.state
     }
 
-    /// Serves the API and runs the outbox relay until `shutdown` is cancelled.
+    /// Serves the API and runs the outbox relay (a supervised job: restarted if it fails)
+    /// until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { service, state, relay } = self;
+        let Self { service, state } = self;
         // Open event streams end when the service stops, so that the server can drain.
         let state = AppState { shutdown: shutdown.clone(), ..state };
         let store = state.store.clone();
-        let relay = tokio::spawn(relay.run(shutdown.clone()));
         let served = service.run_without_consumer(api::router(state), false, shutdown).await;
-        relay.await.context("the outbox relay panicked")?;
         store.close().await;
         served
     }
+}
+
+/// The outbox relay as a supervised job. [`Relay::run`] returns only at shutdown (it retries
+/// database and broker failures itself), so a restart follows a panic. Each run starts from a
+/// fresh relay over the same store, producer, signal and settings.
+fn relay_job(store: Store, producer: Producer, signal: OutboxSignal, settings: RelaySettings, health: Health) -> Job {
+    Job::new(RELAY_JOB, move |stop| {
+        let relay = Relay::new(store.clone(), producer.clone(), signal.clone(), settings.clone(), health.clone());
+        async move {
+            relay.run(stop).await;
+            Ok(())
+        }
+    })
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use service_runtime::auth::{AuthError, AuthSettings};
 use service_runtime::problem::{ApiError, ProblemFieldError};
 use service_runtime::settings::{BaseSettings, HttpSettings};
-use task_api::api::{FromJson as _, document, router};
+use task_api::api::{FromJson as _, document, problem, router};
 use task_api::storage::DatabaseSettings;
 use task_api::{Application, Settings, TaskApiSettings};
 use task_domain::{NewTask, Task};
@@ -230,8 +230,8 @@ fn every_problem_the_api_answers_matches_problem_details() {
         ApiError::forbidden("no"),
         ApiError::not_found(),
         ApiError::conflict("retry"),
-        ApiError::precondition_failed(3),
-        ApiError::idempotency_mismatch(),
+        problem::version_mismatch(3),
+        problem::idempotency_key_reused(),
         ApiError::unavailable("down"),
         ApiError::internal(anyhow::anyhow!("boom")),
     ] {

@@ -1,8 +1,12 @@
 //! A consumed record, owned, independent of librdkafka's types (so handlers are testable
 //! without a broker).
 
+use event_schema::EventType;
 use rdkafka::Message;
 use rdkafka::message::Headers;
+
+/// The `event_type` label of a message whose type the contract does not know.
+const UNKNOWN_TYPE: &str = "unknown";
 
 /// A consumed record.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -24,7 +28,8 @@ pub struct InboundMessage {
 }
 
 impl InboundMessage {
-    /// A message with a value, for tests of handlers.
+    /// A message with a value, for tests of handlers (feature `testing`).
+    #[cfg(any(test, feature = "testing"))]
     pub fn with_payload(topic: &str, partition: i32, offset: i64, payload: impl Into<Vec<u8>>) -> Self {
         Self { topic: topic.into(), partition, offset, payload: Some(payload.into()), ..Default::default() }
     }
@@ -46,14 +51,20 @@ impl InboundMessage {
         OVERHEAD + self.topic.len() + self.key.as_ref().map_or(0, Vec::len) + self.payload().len() + headers
     }
 
-    /// The CloudEvents `type`, read cheaply for metric labels; `unknown` when there is none.
-    pub(crate) fn event_type_label(&self) -> String {
+    /// The CloudEvents `type` as a metric label: a type the contract's catalogue knows, or
+    /// `unknown` for any other (or none). The wire value is never a label as such: any
+    /// producer could mint types without bound, and each would become a series of every
+    /// consumer's metrics (a 5,000-byte type became a label value once).
+    pub(crate) fn event_type_label(&self) -> &'static str {
         #[derive(serde::Deserialize)]
-        struct Peek {
-            #[serde(rename = "type")]
-            event_type: String,
+        struct Peek<'a> {
+            #[serde(rename = "type", borrow)]
+            event_type: std::borrow::Cow<'a, str>,
         }
-        serde_json::from_slice::<Peek>(self.payload()).map(|p| p.event_type).unwrap_or_else(|_| "unknown".into())
+        serde_json::from_slice::<Peek<'_>>(self.payload())
+            .ok()
+            .and_then(|peek| EventType::parse(&peek.event_type))
+            .map_or(UNKNOWN_TYPE, EventType::as_str)
     }
 }
 
@@ -80,11 +91,29 @@ impl InboundMessage {
 mod tests {
     use super::*;
 
+    fn message(payload: &str) -> InboundMessage {
+        InboundMessage { topic: "t".into(), payload: Some(payload.into()), ..Default::default() }
+    }
+
     #[test]
-    fn event_type_label_reads_the_cloudevents_type_or_says_unknown() {
-        let good = InboundMessage::with_payload("t", 0, 0, r#"{"type":"task.created","data":{}}"#);
-        assert_eq!(good.event_type_label(), "task.created");
-        let bad = InboundMessage::with_payload("t", 0, 1, "garbage");
-        assert_eq!(bad.event_type_label(), "unknown");
+    fn event_type_label_names_every_type_of_the_catalogue() {
+        for event_type in EventType::ALL {
+            let payload = serde_json::json!({ "type": event_type.as_str(), "data": {} }).to_string();
+            assert_eq!(message(&payload).event_type_label(), event_type.as_str());
+        }
+    }
+
+    #[test]
+    fn event_type_label_says_unknown_for_types_outside_the_catalogue_and_for_garbage() {
+        let long = format!(r#"{{"type":"{}"}}"#, "x".repeat(5_000));
+        for payload in [r#"{"type":"task.exploded"}"#, r#"{"type":"Task.Created"}"#, &long, r#"{"data":{}}"#, "garbage"]
+        {
+            assert_eq!(message(payload).event_type_label(), "unknown", "{payload:.40}");
+        }
+    }
+
+    #[test]
+    fn event_type_label_reads_escaped_types() {
+        assert_eq!(message(r#"{"type":"task\u002ecreated"}"#).event_type_label(), "task.created");
     }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use event_schema::topics::dead_letter_headers;
+use metrics::SharedString;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::topic_partition_list::TopicPartitionList;
@@ -338,9 +339,9 @@ impl<H: Handler> PartitionJob<H> {
                     metrics::histogram!(BATCH_SIZE, "group" => group.clone()).record(messages.len() as f64);
                     for message in messages {
                         let labels = [
-                            ("group", group.clone()),
-                            ("topic", message.topic.clone()),
-                            ("event_type", message.event_type_label()),
+                            ("group", SharedString::from(group.clone())),
+                            ("topic", SharedString::from(message.topic.clone())),
+                            ("event_type", SharedString::from(message.event_type_label())),
                         ];
                         metrics::counter!(MESSAGES_HANDLED, &labels).increment(1);
                     }
@@ -387,14 +388,17 @@ impl<H: Handler> PartitionJob<H> {
     async fn process(&self, message: &InboundMessage) -> bool {
         let shared = &self.shared;
         let event_type = message.event_type_label();
-        let labels =
-            [("group", shared.group.clone()), ("topic", message.topic.clone()), ("event_type", event_type.clone())];
+        let labels = [
+            ("group", SharedString::from(shared.group.clone())),
+            ("topic", SharedString::from(message.topic.clone())),
+            ("event_type", SharedString::from(event_type)),
+        ];
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             let started = Instant::now();
             let result = shared.handler.handle(message).await;
-            metrics::histogram!(HANDLER_DURATION, "group" => shared.group.clone(), "event_type" => event_type.clone())
+            metrics::histogram!(HANDLER_DURATION, "group" => shared.group.clone(), "event_type" => event_type)
                 .record(started.elapsed().as_secs_f64());
             let error = match result {
                 Ok(()) => {
@@ -412,7 +416,7 @@ impl<H: Handler> PartitionJob<H> {
             match error {
                 HandlerError::Permanent(_) => {
                     metrics::counter!(MESSAGES_FAILED, "group" => shared.group.clone(), "topic" => message.topic.clone(),
-                        "event_type" => event_type.clone(), "kind" => "permanent")
+                        "event_type" => event_type, "kind" => "permanent")
                     .increment(1);
                     let sent = self.dead_letter(message, &reason, attempt).await;
                     if sent {
@@ -423,7 +427,7 @@ impl<H: Handler> PartitionJob<H> {
                 }
                 HandlerError::Transient(_) => {
                     metrics::counter!(MESSAGES_FAILED, "group" => shared.group.clone(), "topic" => message.topic.clone(),
-                        "event_type" => event_type.clone(), "kind" => "transient")
+                        "event_type" => event_type, "kind" => "transient")
                     .increment(1);
                     let delay = shared.backoff.delay(attempt, &mut rand::rng());
                     tracing::warn!(topic = %message.topic, partition = message.partition, offset = message.offset,

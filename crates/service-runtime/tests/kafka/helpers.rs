@@ -12,7 +12,9 @@ use service_runtime::CancellationToken;
 use service_runtime::consumer::{ConsumerRuntime, Handler, HandlerError, InboundMessage};
 use service_runtime::health::Health;
 use service_runtime::kafka::{self, OutboundRecord, Producer, TopicPlan};
-use service_runtime::settings::{ConsumerSettings, KafkaSettings, ProducerSettings};
+use service_runtime::settings::{
+    BaseSettings, ConsumerSettings, HttpSettings, KafkaSettings, ProducerSettings, TopicConfig, TopicSettings,
+};
 use tokio::task::JoinHandle;
 
 pub(crate) fn bootstrap() -> String {
@@ -45,6 +47,34 @@ pub(crate) fn consumer_settings(group: &str) -> ConsumerSettings {
         partition_buffer_bytes: 2_048,
         ..Default::default()
     }
+}
+
+/// A service on port 0 whose event topics are its own (`task-events-<suffix>`,
+/// `reminders-<suffix>`), consuming (if it does) in the group `group-<suffix>`.
+pub(crate) fn service_settings(suffix: &str) -> BaseSettings {
+    BaseSettings {
+        http: HttpSettings { host: "127.0.0.1".into(), port: 0, ..HttpSettings::default() },
+        kafka: kafka_settings(),
+        consumer: consumer_settings(&format!("group-{suffix}")),
+        topics: TopicSettings {
+            task_events: TopicConfig { name: format!("task-events-{suffix}"), partitions: 2, retention_ms: 3_600_000 },
+            reminders: TopicConfig { name: format!("reminders-{suffix}"), partitions: 1, retention_ms: 3_600_000 },
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// `GET <base>/readyz`: the status and the report.
+pub(crate) async fn readyz(client: &reqwest::Client, base: &str) -> Option<(u16, serde_json::Value)> {
+    let response = client.get(format!("{base}/readyz")).send().await.ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.json().await.ok()?))
+}
+
+/// `GET <base>/metrics`.
+pub(crate) async fn metrics_text(client: &reqwest::Client, base: &str) -> String {
+    client.get(format!("{base}/metrics")).send().await.expect("metrics").text().await.expect("metrics body")
 }
 
 pub(crate) fn producer() -> Producer {

@@ -7,6 +7,8 @@ mod batches;
 mod broker_differences;
 mod consume;
 mod helpers;
+mod jobs;
+mod labels;
 mod security;
 mod service;
 mod topics;

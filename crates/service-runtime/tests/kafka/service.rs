@@ -124,3 +124,27 @@ async fn a_consuming_service_creates_its_topics_and_dead_letter_topic_then_handl
     stop.cancel();
     tokio::time::timeout(Duration::from_secs(15), task).await.expect("stops").expect("no panic").expect("clean");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skeleton_service_creates_its_topics_with_its_dead_letter_topic_and_serves_the_ops_endpoints() {
+    use service_runtime::skeleton::Skeleton;
+    use service_runtime::testing::Running;
+
+    let suffix = unique("skeleton");
+    let settings = crate::helpers::service_settings(&suffix);
+    let topics = vec![
+        settings.topics.task_events.name.clone(),
+        settings.topics.reminders.name.clone(),
+        settings.consumer.dead_letter_topic(),
+    ];
+    let skeleton = Skeleton::build("skeleton-test", settings).await.expect("build");
+    let running = Running::spawn(skeleton.port(), |stop| skeleton.run_until_stopped(stop));
+
+    running.ready(Duration::from_secs(30)).await;
+
+    let missing = crate::helpers::producer().missing_topics(&topics, Duration::from_secs(10)).await.expect("metadata");
+    assert!(missing.is_empty(), "topics missing: {missing:?}");
+    let metrics = crate::helpers::metrics_text(&reqwest::Client::new(), &running.base_url()).await;
+    assert!(metrics.contains("taskstream_build_info{service=\"skeleton-test\""), "{metrics}");
+    running.shutdown().await;
+}

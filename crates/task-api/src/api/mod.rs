@@ -3,7 +3,8 @@
 //! # Layout
 //! - `state`: [`AppState`], what every handler shares.
 //! - `input`: reading task request bodies ([`FromJson`]) into the domain's validated forms.
-//! - `problem`: the domain's validation errors as shared RFC 9457 problems (422).
+//! - [`problem`]: the domain's validation errors as shared RFC 9457 problems (422), and
+//!   task-api's own problem types (reused idempotency key, version mismatch).
 //! - `request`: request context (trace context, request id), `If-Match`, `Idempotency-Key`.
 //! - `query`: parsing the list query string into a [`crate::storage::ListQuery`].
 //! - `tasks`: the handlers.
@@ -15,7 +16,7 @@ mod evaluate;
 mod events_stream;
 mod input;
 mod openapi;
-mod problem;
+pub mod problem;
 mod query;
 mod request;
 mod state;

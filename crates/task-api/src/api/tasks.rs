@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::api::input::FromJson as _;
 use crate::api::problem::invalid;
 use crate::api::request::{self, REQUEST_ID};
-use crate::api::{AppState, evaluate, openapi, query};
+use crate::api::{AppState, evaluate, openapi, problem, query};
 use crate::events::{Change, EventContext, outbox_events};
 use crate::storage::{StorageError, StoredResponse, Tx};
 
@@ -127,7 +127,7 @@ pub(crate) async fn create(
     {
         tx.rollback().await.map_err(storage)?;
         if stored.request_hash != request_hash {
-            return Err(ApiError::idempotency_mismatch());
+            return Err(problem::idempotency_key_reused());
         }
         return Ok(replay(stored, &context));
     }
@@ -255,7 +255,7 @@ async fn load_for_write(
         && expected != task.version()
     {
         tx.rollback().await.map_err(storage)?;
-        return Err(ApiError::precondition_failed(task.version()));
+        return Err(problem::version_mismatch(task.version()));
     }
     Ok((tx, task))
 }

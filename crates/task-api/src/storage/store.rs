@@ -45,6 +45,11 @@ impl Store {
         Ok(self.pool.ping().await?)
     }
 
+    /// The pool (the readiness probe).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// The PostgreSQL pool (for LISTEN/NOTIFY); `None` on SQLite.
     pub fn pg_pool(&self) -> Option<&sqlx::PgPool> {
         self.pool.as_postgres()
