@@ -32,8 +32,12 @@ listening() {
   (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
 }
 
+# A live process (not a zombie waiting to be reaped, as one is for a moment after SIGKILL).
 running() {
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+  local state
+  [ -f "$PIDFILE" ] || return 1
+  state=$(awk '{print $3}' "/proc/$(cat "$PIDFILE")/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 
 start() {

@@ -5,17 +5,33 @@
 #   services.sh stop    SIGTERM each, wait for its graceful shutdown, SIGKILL after a deadline
 #   services.sh status  one line per service
 #
-# Each service reads crates/<service>/config/{base,local}.yaml; logs go to $TASKSTREAM_STATE/log.
+# Each service reads crates/<service>/config/{base,local}.yaml; on top of that this script sets
+# its port, the broker's address and its SQLite file, so that a second stack (the smoke test's)
+# can run beside `make run` with other ports and another state directory:
+#   TASKSTREAM_STATE      state directory: pid files, logs, SQLite files (default .local)
+#   TASKSTREAM_PORT_BASE  task-api's port; notification, recurring-task, audit follow (8080)
+#   BROKER_PORT           the local broker's port (9092)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 STATE=${TASKSTREAM_STATE:-$ROOT/.local}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}/debug
+BASE=${TASKSTREAM_PORT_BASE:-8080}
 SERVICES=(task-api notification recurring-task audit)
-declare -A PORTS=([task-api]=8080 [notification]=8081 [recurring-task]=8082 [audit]=8083)
+declare -A PORTS=([task-api]=$BASE [notification]=$((BASE + 1)) [recurring-task]=$((BASE + 2)) [audit]=$((BASE + 3)))
 
 pidfile() { echo "$STATE/run/$1.pid"; }
-running() { [ -f "$(pidfile "$1")" ] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
+# Running means: the pid file names a live process (not a zombie waiting to be reaped, as one
+# is for a moment after SIGKILL) that is this service's binary (not a reused pid).
+running() {
+  local file pid state
+  file=$(pidfile "$1")
+  [ -f "$file" ] || return 1
+  pid=$(cat "$file")
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] || return 1
+  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$TARGET/$1")" ]
+}
 healthy() { curl -fsS -o /dev/null "http://127.0.0.1:${PORTS[$1]}/healthz" 2>/dev/null; }
 
 start() {
@@ -23,6 +39,8 @@ start() {
   for svc in "${SERVICES[@]}"; do
     if running "$svc"; then echo "$svc already running"; continue; fi
     (cd "$ROOT"; APP_CONFIG_DIR="crates/$svc/config" APP_ENVIRONMENT=local \
+        APP__HTTP__PORT="${PORTS[$svc]}" APP__KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:${BROKER_PORT:-9092}" \
+        APP__DATABASE__URL="sqlite://$STATE/$svc.db" \
         nohup "$TARGET/$svc" </dev/null >>"$STATE/log/$svc.log" 2>&1 &
       echo $! >"$(pidfile "$svc")")
   done
