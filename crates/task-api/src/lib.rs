@@ -2,7 +2,8 @@
 //! change as an event through a transactional outbox.
 //!
 //! Every write changes the task and inserts its events into the outbox in one transaction; the
-//! relay publishes committed rows to Kafka. A user only ever sees their own tasks.
+//! relay (`service_runtime::outbox`, shared with the other services) publishes committed rows
+//! to Kafka. A user only ever sees their own tasks.
 //!
 //! # Layout
 //! - [`Settings`]: this service's settings (the shared ones from `service-runtime`, plus
@@ -11,8 +12,8 @@
 //! - [`api`]: the HTTP routes and handlers.
 //! - [`events`]: a change of a task → its outbox rows (CloudEvents).
 //! - [`token`]: the `task-api token` command (development tokens).
-//! - [`storage`]: the tasks database (PostgreSQL or SQLite): tasks, idempotency keys, the outbox.
-//! - [`outbox`]: the relay that publishes committed outbox rows to Kafka, in order.
+//! - [`storage`]: the tasks database (PostgreSQL or SQLite): tasks, idempotency keys, the outbox
+//!   table ([`storage::OUTBOX`]).
 //!
 //! The task's rules (valid values, the [`task_domain::Task`] entity, recurrence and reminder
 //! schedules) are the `task-domain` crate's, shared with the consumers.
@@ -23,7 +24,6 @@
 
 pub mod api;
 pub mod events;
-pub mod outbox;
 pub mod storage;
 pub mod token;
 
@@ -35,13 +35,13 @@ use serde::Deserialize;
 use service_runtime::CancellationToken;
 use service_runtime::auth::{AuthSettings, Verifier};
 use service_runtime::health::Probe;
+use service_runtime::outbox::{OutboxSignal, Relay, RelaySettings};
 use service_runtime::service::Service;
 use service_runtime::settings::{self, BaseSettings};
 
 use crate::api::AppState;
 use crate::events::Topics;
-use crate::outbox::{OutboxSignal, Relay, RelaySettings};
-use crate::storage::{DatabaseSettings, Store};
+use crate::storage::{DatabaseSettings, OUTBOX, Store};
 
 /// Service name: client id, logs, metrics.
 pub const SERVICE: &str = "task-api";
@@ -116,11 +116,12 @@ impl Application {
         service.health.add_probe("database", DatabaseProbe(store.clone()));
         let signal = OutboxSignal::default();
         let relay = Relay::new(
-            store.clone(),
+            store.pool().clone(),
             service.producer.clone(),
             signal.clone(),
             settings.app.outbox,
             service.health.clone(),
+            OUTBOX,
         );
         let kafka = service.settings.kafka.clone();
         let state = AppState { store, verifier, signal, topics, kafka, shutdown: CancellationToken::new() };
@@ -138,6 +139,9 @@ impl Application {
     }
 
     /// Serves the API and runs the outbox relay until `shutdown` is cancelled.
+    ///
+    /// The relay retries broker and database outages itself; a failure it cannot retry (see
+    /// `Relay::run`) stops it, shows in `/readyz` and is returned here at shutdown.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self { service, state, relay } = self;
         // Open event streams end when the service stops, so that the server can drain.
@@ -145,7 +149,7 @@ impl Application {
         let store = state.store.clone();
         let relay = tokio::spawn(relay.run(shutdown.clone()));
         let served = service.run_without_consumer(api::router(state), false, shutdown).await;
-        relay.await.context("the outbox relay panicked")?;
+        relay.await.context("the outbox relay panicked")?.context("the outbox relay failed")?;
         store.close().await;
         served
     }
