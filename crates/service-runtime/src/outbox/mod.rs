@@ -21,8 +21,8 @@
 //! - **Broker down.** Writes keep succeeding (they only touch the database); sends time out
 //!   after `producer.message_timeout_ms`, the rows stay unpublished, and the backlog drains when
 //!   the broker returns. `/metrics` shows the backlog and the age of its oldest row
-//!   ([`OUTBOX_BACKLOG`], [`OUTBOX_OLDEST_AGE`]); `/readyz` shows [`RELAY_CONDITION`] while
-//!   publishing fails.
+//!   ([`OUTBOX_BACKLOG`], [`OUTBOX_OLDEST_AGE`]; no table label: a service process runs one
+//!   relay); `/readyz` shows [`RELAY_CONDITION`] while publishing fails.
 //! - **At least once.** A crash after publishing and before marking republishes those rows;
 //!   consumers de-duplicate on the CloudEvents `id`.
 //! - **Several services, one database.** Each has its own [`OutboxConfig`]: table, channel and

@@ -10,9 +10,9 @@
 //! - [`DatabaseSettings`] and [`Backend`] are `service_runtime::database`'s (shared by every
 //!   service with a database).
 //! - `error`: [`StorageError`] (transient, conflict, corrupt, invalid cursor, other).
-//! - `store`: [`Store`]: connect and migrate, `get`, `list`, `begin`.
+//! - `store`: [`Store`]: connect and migrate, `get`, `list`, `begin`, `pool` (the relay's).
 //! - `tx`: [`Tx`]: the runtime's transaction under task-api's methods: `get_for_update`,
-//!   task writes, commit and rollback.
+//!   task writes, `enqueue` (the shared outbox's, into [`OUTBOX`]), commit and rollback.
 //! - `list`: [`ListQuery`], [`SortKey`], [`Page`] and the keyset-paginated SELECT.
 //! - `cursor`: [`Cursor`], [`CursorError`].
 //! - `idempotency`: [`StoredResponse`], `Tx::idempotency_get` / `idempotency_put`.
