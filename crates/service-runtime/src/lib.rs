@@ -9,6 +9,8 @@
 //!   concurrency, retries with backoff, dead-lettering, offsets stored only after success.
 //! - [`database`]: PostgreSQL or SQLite by URL: pools, embedded migrations, SQL with typed
 //!   binds for either backend, which errors are transient.
+//! - [`outbox`]: the transactional outbox: events enqueued in the writer's transaction, the
+//!   relay that publishes them in order (PostgreSQL leadership, LISTEN/NOTIFY, pruning).
 //! - [`health`]: readiness probes and conditions behind `/readyz`.
 //! - [`metrics`]: the Prometheus recorder and the names of the runtime's metrics.
 //! - [`http`]: the `/healthz`, `/readyz`, `/metrics` router and a graceful server.
@@ -36,6 +38,7 @@ pub mod http;
 pub mod jobs;
 pub mod kafka;
 pub mod metrics;
+pub mod outbox;
 pub mod problem;
 pub mod service;
 pub mod settings;

@@ -7,10 +7,9 @@ use event_schema::{
     CONTENT_TYPE, Envelope, EventPayload, FieldChange, TaskCompleted, TaskCreated, TaskDeleted, TaskReopened,
     TaskUpdated,
 };
+use service_runtime::outbox::OutboxEvent;
 use task_domain::{Task, reminder_events};
 use uuid::Uuid;
-
-use crate::storage::NewOutboxEvent;
 
 /// The CloudEvents `source` of every task-api event.
 pub const SOURCE: &str = "/taskstream/task-api";
@@ -72,7 +71,7 @@ pub fn outbox_events(
     change: Change<'_>,
     context: &EventContext,
     topics: &Topics,
-) -> Result<Vec<NewOutboxEvent>, serde_json::Error> {
+) -> Result<Vec<OutboxEvent>, serde_json::Error> {
     let (before, after, task_event) = match change {
         Change::Created(task) => {
             (None, Some(task), envelope(task, task.version(), TaskCreated { task: task.snapshot() }, context)?)
@@ -150,8 +149,8 @@ fn decorate(meta: &mut event_schema::EventMetadata, context: &EventContext) {
     meta.correlationid.clone_from(&context.correlation_id);
 }
 
-fn row((meta, payload): Encoded, topic: &str) -> NewOutboxEvent {
-    NewOutboxEvent {
+fn row((meta, payload): Encoded, topic: &str) -> OutboxEvent {
+    OutboxEvent {
         event_id: meta.id,
         event_type: meta.event_type,
         topic: topic.to_owned(),

@@ -2,7 +2,8 @@
 //! change as an event through a transactional outbox.
 //!
 //! Every write changes the task and inserts its events into the outbox in one transaction; the
-//! relay publishes committed rows to Kafka. A user only ever sees their own tasks.
+//! relay (`service_runtime::outbox`, shared with the other services) publishes committed rows
+//! to Kafka. A user only ever sees their own tasks.
 //!
 //! # Layout
 //! - [`Settings`]: this service's settings (the shared ones from `service-runtime`, plus
@@ -11,8 +12,8 @@
 //! - [`api`]: the HTTP routes and handlers.
 //! - [`events`]: a change of a task → its outbox rows (CloudEvents).
 //! - [`token`]: the `task-api token` command (development tokens).
-//! - [`storage`]: the tasks database (PostgreSQL or SQLite): tasks, idempotency keys, the outbox.
-//! - [`outbox`]: the relay that publishes committed outbox rows to Kafka, in order.
+//! - [`storage`]: the tasks database (PostgreSQL or SQLite): tasks, idempotency keys, the outbox
+//!   table ([`storage::OUTBOX`]).
 //!
 //! The task's rules (valid values, the [`task_domain::Task`] entity, recurrence and reminder
 //! schedules) are the `task-domain` crate's, shared with the consumers.
@@ -23,7 +24,6 @@
 
 pub mod api;
 pub mod events;
-pub mod outbox;
 pub mod storage;
 pub mod token;
 
@@ -33,16 +33,14 @@ use anyhow::Context as _;
 use serde::Deserialize;
 use service_runtime::CancellationToken;
 use service_runtime::auth::{AuthSettings, Verifier};
-use service_runtime::health::Health;
 use service_runtime::jobs::Job;
-use service_runtime::kafka::Producer;
+use service_runtime::outbox::{OutboxSignal, Relay, RelaySettings};
 use service_runtime::service::Service;
 use service_runtime::settings::{self, BaseSettings};
 
 use crate::api::AppState;
 use crate::events::Topics;
-use crate::outbox::{OutboxSignal, Relay, RelaySettings};
-use crate::storage::{DatabaseSettings, Store};
+use crate::storage::{DatabaseSettings, OUTBOX, Store};
 
 /// Service name: client id, logs, metrics.
 pub const SERVICE: &str = "task-api";
@@ -108,14 +106,18 @@ impl Application {
         let mut service = Service::build(SERVICE, settings.base).await.context("while starting the service")?;
         service.health.add_probe("database", store.pool().clone());
         let signal = OutboxSignal::default();
-        let relay = relay_job(
-            store.clone(),
+        let relay = Relay::new(
+            store.pool().clone(),
             service.producer.clone(),
             signal.clone(),
             settings.app.outbox,
             service.health.clone(),
+            OUTBOX,
         );
-        service.add_job(relay);
+        service.add_job(Job::new(RELAY_JOB, move |stop| {
+            let relay = relay.clone();
+            async move { relay.run(stop).await.map_err(anyhow::Error::from) }
+        }));
         let kafka = service.settings.kafka.clone();
         let state = AppState { store, verifier, signal, topics, kafka, shutdown: CancellationToken::new() };
         Ok(Self { service, state })
@@ -131,8 +133,9 @@ impl Application {
         &self.state
     }
 
-    /// Serves the API and runs the outbox relay (a supervised job: restarted if it fails)
-    /// until `shutdown` is cancelled.
+    /// Serves the API and runs the outbox relay until `shutdown` is cancelled. The relay is a
+    /// supervised job: it retries broker and database outages itself, and a failure it cannot
+    /// retry (see `Relay::run`) or a panic restarts it with backoff, shown in `/readyz`.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self { service, state } = self;
         // Open event streams end when the service stops, so that the server can drain.
@@ -142,17 +145,4 @@ impl Application {
         store.close().await;
         served
     }
-}
-
-/// The outbox relay as a supervised job. [`Relay::run`] returns only at shutdown (it retries
-/// database and broker failures itself), so a restart follows a panic. Each run starts from a
-/// fresh relay over the same store, producer, signal and settings.
-fn relay_job(store: Store, producer: Producer, signal: OutboxSignal, settings: RelaySettings, health: Health) -> Job {
-    Job::new(RELAY_JOB, move |stop| {
-        let relay = Relay::new(store.clone(), producer.clone(), signal.clone(), settings.clone(), health.clone());
-        async move {
-            relay.run(stop).await;
-            Ok(())
-        }
-    })
 }

@@ -3,10 +3,10 @@
 use axum::extract::FromRef;
 use service_runtime::CancellationToken;
 use service_runtime::auth::Verifier;
+use service_runtime::outbox::OutboxSignal;
 use service_runtime::settings::KafkaSettings;
 
 use crate::events::Topics;
-use crate::outbox::OutboxSignal;
 use crate::storage::Store;
 
 /// Shared by every handler. Cheap to clone.

@@ -1,7 +1,8 @@
 //! The tasks database: PostgreSQL (production, tests) or SQLite (the embedded default).
 //!
 //! One [`Store`] API over both backends: tasks (read, list, and written in a [`Tx`]),
-//! idempotency keys, and the transactional outbox the relay publishes from. The backend is
+//! idempotency keys, and the transactional outbox (`service_runtime::outbox`, in the table
+//! [`OUTBOX`] names) that the relay publishes from. The backend is
 //! chosen by the URL's scheme; each has its own embedded migrations
 //! (`migrations/postgres`, `migrations/sqlite`), run by [`Store::connect`].
 //!
@@ -9,17 +10,15 @@
 //! - [`DatabaseSettings`] and [`Backend`] are `service_runtime::database`'s (shared by every
 //!   service with a database).
 //! - `error`: [`StorageError`] (transient, conflict, corrupt, invalid cursor, other).
-//! - `store`: [`Store`]: connect and migrate, `get`, `list`, `begin`.
+//! - `store`: [`Store`]: connect and migrate, `get`, `list`, `begin`, `pool` (the relay's).
 //! - `tx`: [`Tx`]: the runtime's transaction under task-api's methods: `get_for_update`,
-//!   task writes, commit and rollback.
+//!   task writes, `enqueue` (the shared outbox's, into [`OUTBOX`]), commit and rollback.
 //! - `list`: [`ListQuery`], [`SortKey`], [`Page`] and the keyset-paginated SELECT.
 //! - `cursor`: [`Cursor`], [`CursorError`].
 //! - `idempotency`: [`StoredResponse`], `Tx::idempotency_get` / `idempotency_put`.
-//! - `outbox`: [`NewOutboxEvent`], [`OutboxRow`], [`OutboxStats`], `Tx::enqueue` and the
-//!   relay's reads and writes.
-//! - `rows`, `migrations`: row decoding (one decoder per table, over
-//!   `service_runtime::database::Row`), the embedded migrations (statements are built with
-//!   `service_runtime::database::Sql`).
+//! - `rows`: row decoding (over `service_runtime::database::Row`).
+//! - `migrations`: the embedded migrations and [`OUTBOX`], the outbox table they create (its
+//!   rows are written by `Tx::enqueue` and published by `service_runtime::outbox::Relay`).
 //!
 //! # Decisions
 //! - **Schema**: a task's whole state is its `snapshot` (the contract's `TaskSnapshot`,
@@ -44,14 +43,13 @@
 //!   database at build time). Only fixed SQL fragments are ever concatenated. They are
 //!   written once for both backends and run through `service_runtime::database` (`Pool`,
 //!   `Tx`, `Row`); the backend is consulted only where the SQL differs (`FOR UPDATE`,
-//!   `strpos`/`instr`, `pg_notify`).
+//!   `strpos`/`instr`).
 
 mod cursor;
 mod error;
 mod idempotency;
 mod list;
 mod migrations;
-mod outbox;
 mod rows;
 mod store;
 mod tx;
@@ -60,7 +58,7 @@ pub use cursor::{Cursor, CursorError};
 pub use error::StorageError;
 pub use idempotency::StoredResponse;
 pub use list::{ListQuery, MAX_LIMIT, Page, SortField, SortKey, TagsMatch};
-pub use outbox::{NewOutboxEvent, OUTBOX_CHANNEL, OutboxRow, OutboxStats};
+pub use migrations::OUTBOX;
 pub use service_runtime::database::{Backend, DatabaseSettings};
 pub use store::Store;
 pub use tx::Tx;

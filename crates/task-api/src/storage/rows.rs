@@ -17,14 +17,3 @@ pub(super) fn task(row: &Row) -> Result<Task, StorageError> {
     }
     Task::restore(row.text("owner")?, snapshot).map_err(|errors| StorageError::Corrupt(format!("task {id}: {errors}")))
 }
-
-/// Headers as stored: a JSON array of `[name, value]` pairs.
-pub(super) fn headers_to_json(headers: &[(String, String)]) -> String {
-    // A list of string pairs always serialises.
-    serde_json::to_string(headers).unwrap_or_else(|_| "[]".to_owned())
-}
-
-/// Headers read back.
-pub(super) fn headers_from_json(seq: i64, json: &str) -> Result<Vec<(String, String)>, StorageError> {
-    serde_json::from_str(json).map_err(|e| StorageError::Corrupt(format!("outbox row {seq}: unreadable headers: {e}")))
-}

@@ -45,14 +45,9 @@ impl Store {
         Ok(self.pool.ping().await?)
     }
 
-    /// The pool (the readiness probe).
+    /// The connection pool: the outbox relay's (with [`OUTBOX`](super::OUTBOX)), and tests'.
     pub fn pool(&self) -> &Pool {
         &self.pool
-    }
-
-    /// The PostgreSQL pool (for LISTEN/NOTIFY); `None` on SQLite.
-    pub fn pg_pool(&self) -> Option<&sqlx::PgPool> {
-        self.pool.as_postgres()
     }
 
     /// The owner's task `id`; `None` when there is none (or it is someone else's).

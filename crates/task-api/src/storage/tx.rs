@@ -4,11 +4,12 @@
 //! Dropping a `Tx` without [`Tx::commit`] rolls it back.
 
 use service_runtime::database::{Arg, Backend, Row, Sql, Tx as Inner};
+use service_runtime::outbox::{self, OutboxEvent};
 use task_domain::Task;
 use uuid::Uuid;
 
 use super::list::{fold, priority_rank, status_name};
-use super::{StorageError, rows};
+use super::{OUTBOX, StorageError, rows};
 
 /// An open transaction.
 #[derive(Debug)]
@@ -98,6 +99,13 @@ impl Tx {
         let mut sql = Sql::new(self.backend(), "DELETE FROM tasks WHERE owner = ");
         sql.bind(Arg::Text(owner.to_owned())).push(" AND id = ").bind(Arg::Uuid(id));
         Ok(self.execute(sql).await? > 0)
+    }
+
+    /// Adds events to task-api's outbox ([`OUTBOX`]), pending once the transaction commits
+    /// (see [`outbox::enqueue`]; on PostgreSQL the commit also notifies the relays). An event
+    /// id already enqueued is a [`StorageError::Conflict`].
+    pub async fn enqueue(&mut self, events: &[OutboxEvent]) -> Result<(), StorageError> {
+        Ok(outbox::enqueue(&mut self.inner, &OUTBOX, events).await?)
     }
 
     /// Makes the transaction's changes permanent (and, on PostgreSQL, delivers its

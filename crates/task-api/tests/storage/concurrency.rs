@@ -10,7 +10,7 @@ use task_domain::Task;
 use tokio::sync::Barrier;
 
 use crate::helpers::{
-    event, insert, now, on_both_backends, on_postgres, patched, task, until_a_session_waits_for_a_lock,
+    event, insert, now, on_both_backends, on_postgres, outbox, patched, task, until_a_session_waits_for_a_lock,
 };
 
 on_both_backends!(
@@ -51,7 +51,7 @@ async fn concurrent_read_modify_writes_of_one_task_all_succeed_in_turn(store: St
     assert_eq!(written, expected, "each writer saw its predecessor's version");
     let stored = store.get("alice", original.id()).await.expect("get").expect("exists");
     assert_eq!(stored.version(), 1 + i64::try_from(WRITERS).expect("small"));
-    assert_eq!(store.outbox_stats().await.expect("stats").backlog, i64::try_from(WRITERS).expect("small"));
+    assert_eq!(outbox(&store).stats().await.expect("stats").backlog, i64::try_from(WRITERS).expect("small"));
 }
 
 async fn concurrent_writers_of_different_tasks_all_succeed(store: Store) {
@@ -75,7 +75,7 @@ async fn concurrent_writers_of_different_tasks_all_succeed(store: Store) {
 
     let listed = store.list("alice", &crate::helpers::everything()).await.expect("list");
     assert_eq!(listed.items.len(), WRITERS);
-    assert_eq!(store.outbox_pending(100).await.expect("pending").len(), WRITERS);
+    assert_eq!(outbox(&store).pending(100).await.expect("pending").len(), WRITERS);
 }
 
 /// The brief's race, made deterministic: the second transaction is seen waiting for the

@@ -12,8 +12,8 @@ async fn a_connected_store_answers_pings_and_names_its_backend(store: Store) {
     store.ping().await.expect("ping");
 
     match store.backend() {
-        Backend::Postgres => assert!(store.pg_pool().is_some()),
-        Backend::Sqlite => assert!(store.pg_pool().is_none()),
+        Backend::Postgres => assert!(store.pool().as_postgres().is_some()),
+        Backend::Sqlite => assert!(store.pool().as_postgres().is_none()),
     }
 }
 

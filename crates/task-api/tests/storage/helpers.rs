@@ -8,9 +8,10 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound as _, Utc};
 use futures::FutureExt as _;
 use serde_json::Value;
+use service_runtime::outbox::{Outbox, OutboxEvent};
 use sqlx::{Connection as _, PgConnection};
 use task_api::api::FromJson as _;
-use task_api::storage::{Backend, DatabaseSettings, ListQuery, NewOutboxEvent, Store};
+use task_api::storage::{Backend, DatabaseSettings, ListQuery, OUTBOX, Store};
 use task_domain::{NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
@@ -130,8 +131,8 @@ pub(crate) async fn insert(store: &Store, tasks: &[Task]) {
 }
 
 /// An outbox event for task `key`, numbered `n` in its payload.
-pub(crate) fn event(key: &str, n: usize) -> NewOutboxEvent {
-    NewOutboxEvent {
+pub(crate) fn event(key: &str, n: usize) -> OutboxEvent {
+    OutboxEvent {
         event_id: Uuid::now_v7(),
         event_type: "task.updated".to_owned(),
         topic: "taskstream.task-events.v1".to_owned(),
@@ -142,10 +143,15 @@ pub(crate) fn event(key: &str, n: usize) -> NewOutboxEvent {
 }
 
 /// Enqueues `events` in one committed transaction.
-pub(crate) async fn enqueue(store: &Store, events: &[NewOutboxEvent]) {
+pub(crate) async fn enqueue(store: &Store, events: &[OutboxEvent]) {
     let mut tx = store.begin().await.expect("begin");
     tx.enqueue(events).await.expect("enqueue");
     tx.commit().await.expect("commit");
+}
+
+/// task-api's outbox in the store's database, as the relay reads it.
+pub(crate) fn outbox(store: &Store) -> Outbox {
+    Outbox::new(store.pool().clone(), OUTBOX)
 }
 
 /// A query for everything on one page of 200, sorted by id.
@@ -193,7 +199,7 @@ where
 /// Waits until some session of the test database is blocked on a lock (PostgreSQL only):
 /// proof that a concurrent transaction is queued behind the caller's.
 pub(crate) async fn until_a_session_waits_for_a_lock(store: &Store) {
-    let pool = store.pg_pool().expect("PostgreSQL").clone();
+    let pool = store.pool().as_postgres().expect("PostgreSQL").clone();
     eventually("another session waits for a lock", || {
         let pool = pool.clone();
         async move {

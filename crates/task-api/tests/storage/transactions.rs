@@ -3,7 +3,7 @@
 use serde_json::json;
 use task_api::storage::Store;
 
-use crate::helpers::{event, everything, on_both_backends, task, titles};
+use crate::helpers::{event, everything, on_both_backends, outbox, task, titles};
 
 on_both_backends!(
     a_rolled_back_transaction_leaves_no_task_and_no_outbox_row,
@@ -21,8 +21,8 @@ async fn a_rolled_back_transaction_leaves_no_task_and_no_outbox_row(store: Store
 
     assert_eq!(store.get("alice", new.id()).await.expect("get"), None);
     assert!(titles(&store, "alice", &everything()).await.is_empty());
-    assert!(store.outbox_pending(100).await.expect("pending").is_empty());
-    assert_eq!(store.outbox_stats().await.expect("stats").backlog, 0);
+    assert!(outbox(&store).pending(100).await.expect("pending").is_empty());
+    assert_eq!(outbox(&store).stats().await.expect("stats").backlog, 0);
 }
 
 async fn a_dropped_transaction_leaves_no_task_and_no_outbox_row(store: Store) {
@@ -41,7 +41,7 @@ async fn a_dropped_transaction_leaves_no_task_and_no_outbox_row(store: Store) {
 
     assert_eq!(store.get("alice", new.id()).await.expect("get"), None);
     assert_eq!(titles(&store, "alice", &everything()).await, ["Next"]);
-    assert!(store.outbox_pending(100).await.expect("pending").is_empty());
+    assert!(outbox(&store).pending(100).await.expect("pending").is_empty());
 }
 
 async fn uncommitted_changes_are_invisible_until_commit(store: Store) {
@@ -51,11 +51,11 @@ async fn uncommitted_changes_are_invisible_until_commit(store: Store) {
     tx.enqueue(&[event(&new.id().to_string(), 1)]).await.expect("enqueue");
 
     let before_commit = store.get("alice", new.id()).await.expect("get");
-    let pending_before_commit = store.outbox_pending(100).await.expect("pending");
+    let pending_before_commit = outbox(&store).pending(100).await.expect("pending");
     tx.commit().await.expect("commit");
 
     assert_eq!(before_commit, None);
     assert!(pending_before_commit.is_empty());
     assert_eq!(store.get("alice", new.id()).await.expect("get"), Some(new));
-    assert_eq!(store.outbox_pending(100).await.expect("pending").len(), 1);
+    assert_eq!(outbox(&store).pending(100).await.expect("pending").len(), 1);
 }

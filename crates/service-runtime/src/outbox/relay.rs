@@ -1,18 +1,18 @@
-//! The relay loop.
+//! [`Relay`]: the loop that publishes an outbox, its metrics and its errors.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use futures::future::join_all;
-use serde::Deserialize;
-use service_runtime::CancellationToken;
-use service_runtime::consumer::Backoff;
-use service_runtime::health::Health;
-use service_runtime::kafka::{KafkaError, OutboundRecord, Producer};
-use sqlx::postgres::PgListener;
+use tokio_util::sync::CancellationToken;
 
-use crate::outbox::OutboxSignal;
-use crate::storage::{OutboxRow, StorageError, Store};
+use crate::consumer::Backoff;
+use crate::database::{Pool, is_transient};
+use crate::health::Health;
+use crate::kafka::{KafkaError, OutboundRecord, Producer};
+
+use super::leader::Leader;
+use super::{Outbox, OutboxConfig, OutboxRow, OutboxSignal, RelaySettings};
 
 /// Unpublished outbox rows. Gauge.
 pub const OUTBOX_BACKLOG: &str = "taskstream_outbox_backlog";
@@ -23,49 +23,34 @@ pub const OUTBOX_PUBLISHED: &str = "taskstream_outbox_published_total";
 /// Published rows pruned. Counter.
 pub const OUTBOX_PRUNED: &str = "taskstream_outbox_pruned_total";
 
-/// The PostgreSQL channel the write path notifies.
-pub const CHANNEL: &str = "task_outbox";
-/// The advisory lock key of the publishing relay ("tsoutbox" in ASCII).
-const LEADER_LOCK: i64 = 0x7473_6f75_7462_6f78;
-const CONDITION: &str = "outbox relay";
+/// The `/readyz` condition raised while publishing fails.
+pub const RELAY_CONDITION: &str = "outbox relay";
 
-/// Relay tuning.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct RelaySettings {
-    /// Rows published per round trip.
-    pub batch_size: i64,
-    /// Safety-net poll when no wake-up arrives.
-    pub poll_interval_ms: u64,
-    /// Published rows are kept this long (for inspection), then pruned.
-    pub keep_published_hours: i64,
-    /// How often pruning runs.
-    pub prune_interval_secs: u64,
-}
+/// Retrying a failure that heals by itself (the database or the broker back): short, so the
+/// backlog drains soon after.
+const RETRY: Backoff = Backoff { initial: Duration::from_millis(200), max: Duration::from_secs(10) };
 
-impl Default for RelaySettings {
-    fn default() -> Self {
-        Self { batch_size: 500, poll_interval_ms: 1_000, keep_published_hours: 24, prune_interval_secs: 600 }
-    }
-}
+/// The backlog gauges cost a COUNT query: refreshed at most this often, not per batch.
+const STATS_EVERY: Duration = Duration::from_secs(1);
 
-/// Publishes the outbox. See the module docs of [`crate::outbox`].
-#[derive(Debug)]
+/// Publishes one outbox. See the [module docs](super). Cheap to clone (handles), so a
+/// supervisor can start each run from a fresh copy.
+#[derive(Debug, Clone)]
 pub struct Relay {
-    store: Store,
+    outbox: Outbox,
     producer: Producer,
     signal: OutboxSignal,
     settings: RelaySettings,
     health: Health,
 }
 
-/// Why a relay round failed; the relay backs off and tries again.
+/// Why publishing failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
-    /// The database failed.
-    #[error("outbox storage: {0}")]
-    Storage(#[from] StorageError),
-    /// The broker did not acknowledge a record (rows stay pending).
+    /// The database failed (unreachable, or a row or statement it refused).
+    #[error("outbox database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The broker did not acknowledge a record (that row and those after it stay pending).
     #[error("publishing outbox row {seq}: {source}")]
     Broker {
         /// The first row that failed.
@@ -76,6 +61,19 @@ pub enum RelayError {
     },
 }
 
+impl RelayError {
+    /// Whether it heals by itself, so the relay retries it: a broker that does not acknowledge
+    /// (down, unreachable, a leader moving) or a database that is unavailable. Anything else
+    /// (an unreadable row, SQL the database refuses: a missing table) is returned by
+    /// [`Relay::run`].
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Database(error) => is_transient(error),
+            Self::Broker { .. } => true,
+        }
+    }
+}
+
 enum Round {
     /// Published this many rows; there may be more.
     Published(usize),
@@ -84,90 +82,91 @@ enum Round {
 }
 
 impl Relay {
-    /// A relay over `store`, publishing with `producer`, woken by `signal`.
+    /// A relay of `config`'s outbox in `pool`'s database, publishing with `producer`, woken by
+    /// `signal` (and, on PostgreSQL, by notifications on the config's channel), raising
+    /// [`RELAY_CONDITION`] in `health` while it fails.
     pub fn new(
-        store: Store,
+        pool: Pool,
         producer: Producer,
         signal: OutboxSignal,
         settings: RelaySettings,
         health: Health,
+        config: OutboxConfig,
     ) -> Self {
-        Self { store, producer, signal, settings, health }
+        Self { outbox: Outbox::new(pool, config), producer, signal, settings, health }
     }
 
-    /// Runs until `shutdown`: waits for leadership (PostgreSQL), then publishes.
-    #[tracing::instrument(name = "outbox_relay", skip_all)]
-    pub async fn run(self, shutdown: CancellationToken) {
-        let backoff = Backoff { initial: Duration::from_millis(200), max: Duration::from_secs(10) };
+    /// Publishes until `shutdown` (then `Ok`): on PostgreSQL only while it leads (a standby
+    /// tries again every `poll_interval_ms`).
+    ///
+    /// Failures that heal by themselves ([`RelayError::is_transient`]) are retried here, after
+    /// a backoff of 200 ms growing to 10 s, with [`RELAY_CONDITION`] raised until a round
+    /// succeeds: a broker outage leaves the relay running, and it drains the backlog soon after
+    /// the broker returns. Any other failure raises the condition and is returned, for the
+    /// service's job supervisor to report and restart the relay.
+    #[tracing::instrument(name = "outbox_relay", skip_all, fields(table = self.outbox.config().table()))]
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), RelayError> {
         let mut attempt = 0;
         while !shutdown.is_cancelled() {
-            let result = match self.store.pg_pool() {
-                Some(pool) => self.lead_postgres(pool.clone(), &shutdown).await,
+            let result = match self.outbox.pool().as_postgres() {
+                Some(pool) => self.lead(pool, &shutdown).await,
                 None => self.publish_until(&shutdown, None).await,
             };
-            match result {
-                Ok(()) => attempt = 0,
-                Err(error) => {
-                    attempt += 1;
-                    let delay = backoff.delay(attempt, &mut rand::rng());
-                    tracing::error!(error = %error, retry_in_ms = delay.as_millis() as u64, "outbox relay failed; retrying");
-                    self.health.raise(CONDITION, error.to_string());
-                    tokio::select! {
-                        () = shutdown.cancelled() => {}
-                        () = tokio::time::sleep(delay) => {}
-                    }
-                }
+            let Err(error) = result else {
+                attempt = 0;
+                continue;
+            };
+            self.health.raise(RELAY_CONDITION, error.to_string());
+            if !error.is_transient() {
+                tracing::error!(error = ?error, "outbox relay failed; retrying here would not help");
+                return Err(error);
+            }
+            attempt += 1;
+            let delay = RETRY.delay(attempt, &mut rand::rng());
+            tracing::error!(error = %error, retry_in_ms = delay.as_millis() as u64, "outbox relay failed; retrying");
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = tokio::time::sleep(delay) => {}
             }
         }
         tracing::info!("outbox relay stopped");
+        Ok(())
     }
 
-    /// Holds the advisory lock on a dedicated connection while publishing; a standby retries
-    /// every poll interval.
-    async fn lead_postgres(&self, pool: sqlx::PgPool, shutdown: &CancellationToken) -> Result<(), RelayError> {
-        let mut leader = pool.acquire().await.map_err(StorageError::Unavailable)?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(LEADER_LOCK)
-            .fetch_one(&mut *leader)
-            .await
-            .map_err(StorageError::Unavailable)?;
-        if !locked {
+    /// Publishes while leading (PostgreSQL); a standby waits a poll interval and returns.
+    async fn lead(&self, pool: &sqlx::PgPool, shutdown: &CancellationToken) -> Result<(), RelayError> {
+        let Some(mut leader) = Leader::try_acquire(pool, self.outbox.config()).await? else {
             tracing::debug!("another relay publishes; standing by");
             tokio::select! {
                 () = shutdown.cancelled() => {}
                 () = tokio::time::sleep(Duration::from_millis(self.settings.poll_interval_ms)) => {}
             }
             return Ok(());
-        }
+        };
         tracing::info!("this relay publishes the outbox");
-        let mut listener = PgListener::connect_with(&pool).await.map_err(StorageError::Unavailable)?;
-        listener.listen(CHANNEL).await.map_err(StorageError::Unavailable)?;
-        let result = self.publish_until(shutdown, Some((&mut listener, &mut leader))).await;
-        // Releasing explicitly lets a standby take over at once; if the connection is gone the
-        // lock went with it.
-        let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(LEADER_LOCK).execute(&mut *leader).await;
+        let result = self.publish_until(shutdown, Some(&mut leader)).await;
+        leader.release().await;
         result
     }
 
+    /// Publishes rounds until `shutdown` or a failure, waiting for a wake-up between them.
     async fn publish_until(
         &self,
         shutdown: &CancellationToken,
-        mut postgres: Option<(&mut PgListener, &mut sqlx::pool::PoolConnection<sqlx::Postgres>)>,
+        mut leader: Option<&mut Leader>,
     ) -> Result<(), RelayError> {
         let poll = Duration::from_millis(self.settings.poll_interval_ms);
         let prune_every = Duration::from_secs(self.settings.prune_interval_secs);
         let mut last_prune = tokio::time::Instant::now() - prune_every;
-        // The backlog gauges cost a COUNT query: refresh them at most once a second, not per batch.
-        let stats_every = Duration::from_secs(1);
-        let mut last_stats = tokio::time::Instant::now() - stats_every;
+        let mut last_stats = tokio::time::Instant::now() - STATS_EVERY;
         loop {
-            if let Some((_, leader)) = postgres.as_mut() {
+            if let Some(leader) = leader.as_mut() {
                 // Still holding the lock? A lost leader connection means a standby may lead now.
-                sqlx::query("SELECT 1").execute(&mut ***leader).await.map_err(StorageError::Unavailable)?;
+                leader.check().await?;
             }
             let round = self.publish_round().await?;
-            self.health.clear(CONDITION);
-            if last_stats.elapsed() >= stats_every {
+            self.health.clear(RELAY_CONDITION);
+            if last_stats.elapsed() >= STATS_EVERY {
                 self.report_backlog().await;
                 last_stats = tokio::time::Instant::now();
             }
@@ -180,15 +179,15 @@ impl Relay {
                 continue;
             }
             let listen = async {
-                match postgres.as_mut() {
-                    Some((listener, _)) => listener.recv().await.map(|_| ()),
+                match leader.as_mut() {
+                    Some(leader) => leader.notified().await,
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 () = self.signal.notified() => {}
-                received = listen => { received.map_err(StorageError::Unavailable)?; }
+                received = listen => received?,
                 () = tokio::time::sleep(poll) => {}
             }
         }
@@ -196,7 +195,7 @@ impl Relay {
 
     /// Publishes up to one batch; marks what was acknowledged.
     async fn publish_round(&self) -> Result<Round, RelayError> {
-        let rows = self.store.outbox_pending(self.settings.batch_size).await?;
+        let rows = self.outbox.pending(self.settings.batch_size).await?;
         if rows.is_empty() {
             return Ok(Round::Idle);
         }
@@ -212,7 +211,7 @@ impl Relay {
             }
         }
         if !published.is_empty() {
-            self.store.outbox_mark_published(&published, Utc::now()).await?;
+            self.outbox.mark_published(&published, Utc::now()).await?;
             metrics::counter!(OUTBOX_PUBLISHED).increment(published.len() as u64);
         }
         if let Some((seq, error)) = failed {
@@ -224,15 +223,15 @@ impl Relay {
     }
 
     async fn send(&self, row: &OutboxRow) -> Result<(), KafkaError> {
-        let headers = row.headers.iter().map(|(k, v)| (k.as_str(), Some(v.as_bytes()))).collect();
-        self.producer
-            .send(OutboundRecord { topic: &row.topic, key: Some(row.key.as_bytes()), payload: &row.payload, headers })
-            .await
-            .map(|_| ())
+        let event = &row.event;
+        let headers = event.headers.iter().map(|(k, v)| (k.as_str(), Some(v.as_bytes()))).collect();
+        let record =
+            OutboundRecord { topic: &event.topic, key: Some(event.key.as_bytes()), payload: &event.payload, headers };
+        self.producer.send(record).await.map(drop)
     }
 
     async fn report_backlog(&self) {
-        match self.store.outbox_stats().await {
+        match self.outbox.stats().await {
             Ok(stats) => {
                 metrics::gauge!(OUTBOX_BACKLOG).set(stats.backlog as f64);
                 let age = stats.oldest_unpublished_at.map_or(0.0, |t| (Utc::now() - t).as_seconds_f64().max(0.0));
@@ -244,7 +243,7 @@ impl Relay {
 
     async fn prune(&self) {
         let cutoff = Utc::now() - chrono::Duration::hours(self.settings.keep_published_hours);
-        match self.store.outbox_prune(cutoff).await {
+        match self.outbox.prune(cutoff).await {
             Ok(0) => {}
             Ok(pruned) => {
                 metrics::counter!(OUTBOX_PRUNED).increment(pruned);
