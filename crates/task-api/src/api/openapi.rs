@@ -50,6 +50,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::tasks;
 
+mod patterns;
+
 /// The security scheme every `/v1` operation requires (also named in `ApiDoc`).
 const BEARER: &str = "bearer";
 
@@ -184,8 +186,9 @@ fn on_behalf_of_parameter() -> Value {
                         the user (`sub`) the service acts for. The request then reads and changes that user's \
                         tasks, and its events record the service as `actor`. 403 with a user token, a service \
                         token without the scope, a value naming a service (`service:…`), an empty or repeated \
-                        header, or one that differs from the token's `act_for`.",
-        "schema": { "type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[!-~]+$" },
+                        header, or one that differs from the token's `act_for`. A user's `sub`: 1 to 255 visible ASCII \
+                        characters.",
+        "schema": { "type": "string", "pattern": patterns::ON_BEHALF_OF },
         "example": "alice",
     })
 }
@@ -237,32 +240,52 @@ fn task_schemas() -> Map<String, Value> {
     schemas
 }
 
+/// Every IANA zone name the server knows (`chrono-tz`'s database), sorted.
+fn time_zone_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name()).collect();
+    names.sort_unstable();
+    names
+}
+
+/// "When `field` is present and matches `condition`, `due_at` must be present and not
+/// `null`": the rule across fields of a new task that JSON Schema can state.
+fn needs_due_at(field: &str, condition: &Value) -> Value {
+    json!({
+        "if": { "required": [field], "properties": { field: condition } },
+        "then": { "required": ["due_at"], "properties": { "due_at": { "type": "string" } } },
+    })
+}
+
 /// Request bodies, the list page and problem details.
 fn hand_written_schemas() -> Map<String, Value> {
     let title = json!({
-        "type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S",
-        "description": "Trimmed; 1 to 200 characters, not blank, no control characters."
+        "type": "string", "pattern": patterns::trimmed_line(Some(200)),
+        "description": "1 to 200 characters once trimmed (white space around is removed), no control characters."
     });
     let description = json!({
-        "type": ["string", "null"], "maxLength": 4000,
+        "type": ["string", "null"], "maxLength": 4000, "pattern": patterns::NO_NUL,
         "description": "Up to 4,000 characters, kept as written; no NUL. `null` means none."
     });
     let tags = json!({
-        "type": "array", "maxItems": 20,
-        "items": { "type": "string", "minLength": 1, "maxLength": 50 },
-        "description": "Up to 20 tags, each trimmed and lower-cased, 1 to 50 characters, distinct in lower case."
+        "type": "array", "maxItems": 20, "uniqueItems": true,
+        "items": { "type": "string", "pattern": patterns::trimmed_line(Some(50)) },
+        "description": "Up to 20 tags, each trimmed and lower-cased, 1 to 50 characters, no control characters. \
+                        Two tags equal once trimmed and lower-cased (`Work`, ` work`) are 422 (`duplicate`); so is a \
+                        tag that lower-casing lengthens beyond 50 characters (`İ` becomes two)."
     });
     let due_at = json!({
-        "type": ["string", "null"], "format": "date-time",
-        "description": "RFC 3339 instant with an offset; kept to the microsecond. `null` means none."
+        "type": ["string", "null"], "format": "date-time", "pattern": patterns::DATE_TIME,
+        "description": "RFC 3339 instant with an offset; kept to the microsecond. Once in UTC it must lie within years \
+                        1 to 9999 (otherwise 422, rule `range`: `0001-01-01T00:30:00+01:00` is in year 0). `null` means none."
     });
     let time_zone = json!({
-        "type": "string", "default": "UTC", "examples": ["Europe/Berlin"],
+        "type": "string", "default": "UTC", "enum": time_zone_names(),
         "description": "An IANA time-zone name as spelt in the tz database (case-sensitive)."
     });
     let reminders = json!({
-        "type": "array", "maxItems": 10, "items": { "$ref": "#/components/schemas/ReminderInput" },
-        "description": "Up to 10 distinct reminders. `before_due` ones need `due_at`."
+        "type": "array", "maxItems": 10, "uniqueItems": true, "items": { "$ref": "#/components/schemas/ReminderInput" },
+        "description": "Up to 10 distinct reminders (`PT60M` and `PT1H` are the same: 422, `duplicate`). \
+                        `before_due` ones need `due_at`."
     });
     let recurrence = json!({
         "anyOf": [{ "$ref": "#/components/schemas/RecurrenceInput" }, { "type": "null" }],
@@ -280,15 +303,23 @@ fn hand_written_schemas() -> Map<String, Value> {
     });
     let new_task = json!({
         "type": "object", "additionalProperties": false, "required": ["title"], "properties": properties,
+        "allOf": [
+            needs_due_at("recurrence", &json!({ "not": { "type": "null" } })),
+            needs_due_at("reminders", &json!({ "contains": { "type": "object", "required": ["before_due"] } })),
+        ],
         "description": "The body of `POST /v1/tasks`. Unknown fields and server-set fields (`id`, `status`, \
                         `version`, …) are refused; a 422 lists every invalid field. `null` for `description`, \
-                        `due_at` or `recurrence` is the same as leaving it out.",
+                        `due_at` or `recurrence` is the same as leaving it out. A recurrence and `before_due` reminders \
+                        need `due_at`; the recurrence must repeat after it (422 `no_next_occurrence`), and a \
+                        `before_due` reminder must not fire before year 1.",
     });
     let patch = json!({
         "type": "object", "additionalProperties": false, "properties": properties,
         "description": "The body of `PATCH /v1/tasks/{id}`: the fields to change. `null` clears `description`, \
                         `due_at` or `recurrence`; the other fields cannot be `null` (send `\"none\"`, `[]` or \
-                        `\"UTC\"`). Rules across fields are checked against the task as changed.",
+                        `\"UTC\"`). Rules across fields (a recurrence and `before_due` reminders need `due_at`, \
+                        the recurrence must repeat) are checked against the task as changed, so they are not in \
+                        this schema: a patch valid here can still be 422.",
     });
     let schemas = json!({
         "NewTask": new_task,
@@ -298,15 +329,20 @@ fn hand_written_schemas() -> Map<String, Value> {
                 {
                     "type": "object", "additionalProperties": false, "required": ["before_due"],
                     "properties": { "before_due": {
-                        "type": "string", "pattern": "^P(\\d+W|(\\d+D)?(T(\\d+H)?(\\d+M)?(\\d+S)?)?)$",
+                        "type": "string", "pattern": patterns::DURATION,
                         "examples": ["PT15M", "P1D"],
                         "description": "ISO-8601 duration before `due_at`: `PnW` or `PnDTnHnMnS`, \
-                                        longer than zero, at most 366 days; no years or months."
+                                        upper case, whole numbers, longer than zero and at most 366 days in all \
+                                        (otherwise 422, rule `range`); no years, months or fractions. Days and weeks \
+                                        are calendar days in the task's time zone."
                     } },
                 },
                 {
                     "type": "object", "additionalProperties": false, "required": ["at"],
-                    "properties": { "at": { "type": "string", "format": "date-time", "description": "RFC 3339 instant." } },
+                    "properties": { "at": {
+                        "type": "string", "format": "date-time", "pattern": patterns::DATE_TIME,
+                        "description": "RFC 3339 instant; in UTC within years 1 to 9999, as `due_at`."
+                    } },
                 },
             ],
             "description": "Exactly one of `before_due` or `at`.",
@@ -315,9 +351,15 @@ fn hand_written_schemas() -> Map<String, Value> {
             "type": "object", "additionalProperties": false, "required": ["rrule"],
             "properties": {
                 "rrule": {
-                    "type": "string", "minLength": 1, "maxLength": 500, "examples": ["FREQ=WEEKLY;BYDAY=MO,WE"],
-                    "description": "An RFC 5545 RRULE value without `RRULE:`: FREQ HOURLY to YEARLY, no COUNT, \
-                                    BYMINUTE or BYSECOND; UNTIL in UTC; it must repeat after `due_at` within 10 years."
+                    "type": "string", "maxLength": 500, "pattern": patterns::rrule(),
+                    "examples": ["FREQ=WEEKLY;BYDAY=MO,WE"],
+                    "description": "An RFC 5545 RRULE value without `RRULE:` or `DTSTART`, at most 500 characters: \
+                                    `FREQ` `HOURLY` to `YEARLY`; no `COUNT`, `BYMINUTE` or `BYSECOND`; `UNTIL` in UTC. \
+                                    Lower case and white space around are accepted (the rule is upper-cased and \
+                                    trimmed). The rule must also hold as RFC 5545 says (a part at most once, \
+                                    `BYWEEKNO` only with `YEARLY`, …) and repeat after `due_at` within 10 years and \
+                                    by the year 9999, unless `UNTIL` ends it: otherwise 422 (`format`, `range` or \
+                                    `no_next_occurrence`)."
                 },
                 "anchor": { "$ref": "#/components/schemas/RecurrenceAnchor", "default": "due" },
             },
@@ -464,15 +506,17 @@ parameter_groups! {
         parameter(
             "X-Request-Id",
             ParameterIn::Header,
-            string().min_length(Some(1)).max_length(Some(200)),
-            "Echoed in the response and used as the events' correlation id; a new one is made when absent.",
+            string(),
+            "Echoed in the response and used as the events' correlation id when it is 1 to 200 bytes; a new one \
+             is made when it is absent or not (never refused).",
         )
         .build(),
         parameter(
             "traceparent",
             ParameterIn::Header,
-            string().pattern(Some("^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")),
-            "W3C trace context, carried into the events; a malformed one starts a new trace.",
+            string().examples(["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]),
+            "W3C trace context (`00-<32 hex>-<16 hex>-<2 hex>`, lower case, ids not all zeros), carried into \
+             the events; any other value starts a new trace (never refused).",
         )
         .build(),
     ];
@@ -480,16 +524,16 @@ parameter_groups! {
     IfMatch => vec![parameter(
         "If-Match",
         ParameterIn::Header,
-        string().pattern(Some("^(W/)?\"?[0-9]{1,18}\"?$")).examples(["\"3\""]),
+        string().pattern(Some(patterns::IF_MATCH)).examples(["\"1\""]),
         "The task's `ETag` as last seen (`\"3\"`, `3` or `W/\"3\"`): 412 when the task has another version \
-         now. Without it, the change applies to whatever version is current.",
+         now, 422 when it is not a version. Without it, the change applies to whatever version is current.",
     )
     .build()];
     /// `Idempotency-Key`.
     IdempotencyKey => vec![parameter(
         "Idempotency-Key",
         ParameterIn::Header,
-        string().min_length(Some(1)).max_length(Some(200)).pattern(Some("^[!-~]+$")),
+        string().pattern(Some("^[!-~]{1,200}$")),
         "1 to 200 visible ASCII characters. A repeat of the same request with the same key answers the \
          original response (with `Idempotent-Replayed: true`) and creates nothing; the same key with \
          another body is 422.",
@@ -497,12 +541,21 @@ parameter_groups! {
     .build()];
     /// The query of `GET /v1/tasks`. Unknown parameters answer 422.
     ListQuery => vec![
-        parameter("status", ParameterIn::Query, schema_ref("TaskStatus"), "Only tasks in this state.").build(),
+        parameter(
+            "status",
+            ParameterIn::Query,
+            string().enum_values(Some(["open", "completed"])),
+            "Only tasks in this state.",
+        )
+        .build(),
         parameter(
             "priority",
             ParameterIn::Query,
-            ArrayBuilder::new().items(schema_ref("Priority")),
-            "Only tasks with one of these priorities (repeat the parameter, or separate with commas).",
+            ArrayBuilder::new().items(
+                string().pattern(Some(patterns::comma_list(patterns::PRIORITY, None))).examples(["high,urgent"]),
+            ),
+            "Only tasks with one of these priorities (`none`, `low`, `medium`, `high`, `urgent`): repeat the \
+             parameter, or separate them with commas; empty items are ignored.",
         )
         .style(Some(ParameterStyle::Form))
         .explode(Some(true))
@@ -510,8 +563,9 @@ parameter_groups! {
         parameter(
             "tag",
             ParameterIn::Query,
-            ArrayBuilder::new().items(string().min_length(Some(1)).pattern(Some("\\S"))),
-            "Only tasks with these tags (compared in lower case; no control characters); see `tag_match`.",
+            ArrayBuilder::new().items(string().pattern(Some(patterns::trimmed_line(None)))),
+            "Only tasks with these tags (trimmed, compared in lower case; not blank, no control characters); \
+             see `tag_match`.",
         )
         .style(Some(ParameterStyle::Form))
         .explode(Some(true))
@@ -526,22 +580,23 @@ parameter_groups! {
         parameter(
             "q",
             ParameterIn::Query,
-            string().max_length(Some(200)),
-            "Text in the title or description, case-insensitive; no NUL.",
+            string().pattern(Some(patterns::trimmed_search(200))),
+            "Text in the title or description, case-insensitive: at most 200 characters once trimmed, no NUL; \
+             empty means no search.",
         )
         .build(),
         parameter(
             "due_before",
             ParameterIn::Query,
-            string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
-            "Only tasks due before this RFC 3339 instant.",
+            string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))).pattern(Some(patterns::DATE_TIME)),
+            "Only tasks due before this RFC 3339 instant (in UTC within years 1 to 9999).",
         )
         .build(),
         parameter(
             "due_after",
             ParameterIn::Query,
-            string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
-            "Only tasks due after this RFC 3339 instant.",
+            string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))).pattern(Some(patterns::DATE_TIME)),
+            "Only tasks due after this RFC 3339 instant (in UTC within years 1 to 9999).",
         )
         .build(),
         parameter(
@@ -562,10 +617,10 @@ parameter_groups! {
             "sort",
             ParameterIn::Query,
             string()
-                .pattern(Some(SORT_PATTERN))
+                .pattern(Some(patterns::comma_list(patterns::SORT_ITEM, Some(patterns::SORT_KEY))))
                 .examples(["-priority,due_at"]),
             "Comma-separated keys among due_at, priority, created_at, updated_at and title, each at most once; \
-             `-` sorts descending.",
+             `-` sorts descending. Empty items are ignored; the default order is by id.",
         )
         .build(),
         parameter(
@@ -582,16 +637,13 @@ parameter_groups! {
         parameter(
             "cursor",
             ParameterIn::Query,
-            string().min_length(Some(1)),
-            "`next_cursor` of the previous page, with the same filters and sort.",
+            string().pattern(Some("^[A-Za-z0-9_-]{1,4096}$")),
+            "`next_cursor` of the previous page (URL-safe base64), with the same filters and sort; any other \
+             value is 422.",
         )
         .build(),
     ];
 }
-
-/// A `sort` value: one to five known keys, optionally `-`-prefixed, separated by commas.
-const SORT_PATTERN: &str =
-    "^-?(due_at|priority|created_at|updated_at|title)(,-?(due_at|priority|created_at|updated_at|title)){0,4}$";
 
 /// A problem response, `application/problem+json`.
 fn problem(description: &str, headers: &[(&str, &str)]) -> Response {
