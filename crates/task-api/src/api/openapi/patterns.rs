@@ -71,11 +71,16 @@ pub(super) const SORT_KEY: &str = "due_at|priority|created_at|updated_at|title";
 /// A priority, as `priority` of the list takes it.
 pub(super) const PRIORITY: &str = "none|low|medium|high|urgent";
 
-/// An RFC 3339 date-time as chrono reads it (separator `T`, `t` or a space; any number of
-/// fraction digits; `Z`, `z` or an offset up to ±23:59), years 0001 to 9999, and year 0000's
-/// last day with a negative offset (which can still be year 1 in UTC). Dates are checked by
-/// `format: date-time` beside it.
-pub(super) const DATE_TIME: &str = r"^(?:(?:(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]))|(?:0000-12-31[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]))$";
+/// An RFC 3339 date-time (with `format: date-time` beside it, which checks the calendar) as
+/// chrono reads it: `T` or `t`, any number of fraction digits, `Z`, `z` or an offset up to
+/// ±23:59; years 0001 to 9999, and year 0000's last day with a negative offset (which can still
+/// be year 1 in UTC). chrono also takes a space for the `T`; `date-time` does not, so the
+/// document leaves that leniency out.
+pub(super) const DATE_TIME: &str = concat!(
+    r"^(?:(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?",
+    r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])",
+    r"|0000-12-31[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+);
 
 /// An ISO-8601 duration as reminders take it: `PnW`, or `PnD` and/or `T` with `nH`, `nM`,
 /// `nS` in that order; each number with at most the digits 366 days can need.
