@@ -118,5 +118,6 @@ pub(super) fn rrule() -> String {
 /// service (`service:…`).
 pub(super) const ON_BEHALF_OF: &str = "^(?!service:)[!-~]{1,255}$";
 
-/// An `If-Match` value as the server reads it: a version, optionally quoted and weak.
-pub(super) const IF_MATCH: &str = r#"^(?:W/)?"*[+-]?[0-9]{1,18}"*$"#;
+/// An `If-Match` value as the server reads it: a version, optionally quoted and weak. Up to 19
+/// digits, so that every version `i64` can hold is admitted (a larger one is a 422).
+pub(super) const IF_MATCH: &str = r#"^(?:W/)?"*[+-]?[0-9]{1,19}"*$"#;
