@@ -12,8 +12,9 @@
 # (default 300). FUZZ_SEED makes a run reproducible; the seed of every run is printed.
 # For exploring: FUZZ_CHECKS (e.g. `all`), FUZZ_DATABASE_URL (e.g. a PostgreSQL database),
 # FUZZ_REPORT (an absolute directory to keep the NDJSON report of every request in).
-# After the run, a table gives per operation the cases, their 2xx/4xx/5xx answers, the 2xx
-# share and the 4xx statuses of the cases generated as valid (tests/fuzz/summary.py).
+# After the run, a table gives per operation the cases, their 2xx/4xx/5xx answers and 2xx
+# share, and for the cases generated as valid their number, 2xx share and 4xx statuses
+# (tests/fuzz/summary.py): how many reached the handlers, and what stopped the others.
 # tests/fuzz/hooks.py drops a well-formed X-On-Behalf-Of (the fuzzer holds a user token, for
 # which any value of it answers 403 before a handler runs) and sends the task's current ETag
 # for the document's example If-Match, so that generated changes reach the handlers.
@@ -109,5 +110,5 @@ if grep -q '"level":"ERROR"' "$work/task-api.log"; then
   status=1
 fi
 stop_server
-[ $status = 0 ] && echo "fuzz: no server error and no response outside the OpenAPI document"
+[ $status = 0 ] && echo "fuzz: no server error, no response outside the OpenAPI document, no request outside it accepted"
 exit $status
