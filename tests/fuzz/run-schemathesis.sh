@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # API fuzzing (`make fuzz`): schemathesis generates requests from the task API's own OpenAPI
-# document (GET /openapi.json) and fails on any 5xx or any response the document does not
-# describe (status, content type, headers, body schema).
+# document (GET /openapi.json) and fails on any 5xx, any response the document does not
+# describe (status, content type, headers, body schema), and any request outside the document
+# (a negative case) that the API accepts instead of refusing with a 4xx. The document's schemas
+# state what the API accepts, so most generated valid cases reach the handlers.
 #
 # Starts target/debug/task-api (built by `make build`) on a free port, against a fresh SQLite
 # file and the local broker (`make broker`), on topics of its own (fuzz-task-events,
@@ -9,7 +11,13 @@
 # FUZZ_MAX_EXAMPLES per operation and phase (default 30), FUZZ_TIMEOUT seconds overall
 # (default 300). FUZZ_SEED makes a run reproducible; the seed of every run is printed.
 # For exploring: FUZZ_CHECKS (e.g. `all`), FUZZ_DATABASE_URL (e.g. a PostgreSQL database),
-# FUZZ_REPORT (an absolute directory for an NDJSON report of every request).
+# FUZZ_REPORT (an absolute directory to keep the NDJSON report of every request in).
+# After the run, a table gives per operation the cases, their 2xx/4xx/5xx answers and 2xx
+# share, and for the cases generated as valid their number, 2xx share and 4xx statuses
+# (tests/fuzz/summary.py): how many reached the handlers, and what stopped the others.
+# tests/fuzz/hooks.py drops a well-formed X-On-Behalf-Of (the fuzzer holds a user token, for
+# which any value of it answers 403 before a handler runs) and sends the task's current ETag
+# for the document's example If-Match, so that generated changes reach the handlers.
 # GET /v1/events is left out: it streams until the client leaves, so every request would
 # only end by timing out.
 set -euo pipefail
@@ -21,7 +29,7 @@ VENV=.local/venv
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-30}
 TIMEOUT=${FUZZ_TIMEOUT:-300}
 BINARY=${CARGO_TARGET_DIR:-target}/debug/task-api
-CHECKS=${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance}
+CHECKS=${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection}
 
 if [ "$("$VENV/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
   echo "fuzz: installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
@@ -72,7 +80,9 @@ token=$("$BINARY" token --sub fuzzer)
 echo "fuzz: schemathesis $SCHEMATHESIS_VERSION against $base/openapi.json (at most $MAX_EXAMPLES examples per operation and phase, ${TIMEOUT}s)"
 status=0
 # From the scratch directory: schemathesis keeps a cache in ./.schemathesis.
-(cd "$work" && exec timeout --kill-after=10 "$TIMEOUT" "$ROOT/$VENV/bin/schemathesis" run "$base/openapi.json" \
+report=${FUZZ_REPORT:-$work/report}
+mkdir -p "$report"
+(cd "$work" && SCHEMATHESIS_HOOKS="$ROOT/tests/fuzz/hooks.py" FUZZ_BASE_URL="$base" FUZZ_TOKEN="$token" exec timeout --kill-after=10 "$TIMEOUT" "$ROOT/$VENV/bin/schemathesis" run "$base/openapi.json" \
   --url "$base" \
   --header "Authorization: Bearer $token" \
   --checks "$CHECKS" \
@@ -82,9 +92,15 @@ status=0
   --request-timeout 10 \
   --generation-database none \
   ${FUZZ_SEED:+--seed "$FUZZ_SEED"} \
-  ${FUZZ_REPORT:+--report ndjson --report-dir "$FUZZ_REPORT"} \
+  --report ndjson --report-dir "$report" \
   --no-color) || status=$?
 
+# The newest report is this run's (FUZZ_REPORT may hold older ones).
+ndjson=$(ls -t "$report"/*.ndjson 2>/dev/null | head -1 || true)
+if [ -n "$ndjson" ]; then
+  echo
+  "$VENV/bin/python" tests/fuzz/summary.py "$ndjson" || echo "fuzz: could not summarise $ndjson" >&2
+fi
 if [ $status = 124 ] || [ $status = 137 ]; then
   echo "fuzz: schemathesis did not finish within ${TIMEOUT}s" >&2
 fi
@@ -94,5 +110,5 @@ if grep -q '"level":"ERROR"' "$work/task-api.log"; then
   status=1
 fi
 stop_server
-[ $status = 0 ] && echo "fuzz: no server error and no response outside the OpenAPI document"
+[ $status = 0 ] && echo "fuzz: no server error, no response outside the OpenAPI document, no request outside it accepted"
 exit $status

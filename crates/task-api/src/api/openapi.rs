@@ -19,8 +19,12 @@
 //! - **Request bodies** ([`NewTask`], [`TaskPatch`]) and [`ProblemDetails`] are hand-written
 //!   JSON Schemas: the bodies are read by `api::input`'s own reader (every error collected,
 //!   unknown fields refused), not by a derived `Deserialize`, and `service_runtime::problem`
-//!   derives none (the shared crate stays free of utoipa). They state what the reader accepts; rules no schema can express (a time zone
-//!   must exist, an RRULE must repeat) are in the descriptions and answered with 422.
+//!   derives none (the shared crate stays free of utoipa). They state exactly what the reader
+//!   accepts (`schemas`, from the expressions in `patterns`), parameters and headers likewise,
+//!   so that generated requests reach the handlers and what the document refuses the API
+//!   refuses (`make fuzz` checks both; `tests/openapi/agreement.rs` pins sample values). Rules
+//!   no schema can express (an RRULE must repeat, rules across a patch and the stored task) are
+//!   in the descriptions and answered with 422.
 //! - **Errors**: one response component per status, each `application/problem+json` with the
 //!   `ProblemDetails` schema; `WWW-Authenticate` (401) and `Retry-After` (503) are required.
 //! - utoipa 5 can neither mark a response header `required` nor give one operation an empty
@@ -29,6 +33,12 @@
 //!   extractor of every `/v1` operation, not by the handlers: [`document`] adds it to each of
 //!   them as one shared parameter component (`OnBehalfOf`) rather than to every handler's
 //!   attribute, so no operation can miss it.
+//!
+//!
+//! # Layout
+//! - this file: the operations, parameters, responses and the assembly of the document.
+//! - `schemas`: the hand-written schemas (request bodies, the list page, problem details).
+//! - `patterns`: the regular expressions they and the parameters use.
 //!
 //! [`TaskSnapshot`]: event_schema::TaskSnapshot
 //! [`ProblemDetails`]: service_runtime::problem::ProblemDetails
@@ -49,6 +59,9 @@ use utoipa::openapi::{Content, HeaderBuilder, Ref, RefOr, Required, Response, Re
 use utoipa::{Modify, OpenApi};
 
 use crate::api::tasks;
+
+mod patterns;
+mod schemas;
 
 /// The security scheme every `/v1` operation requires (also named in `ApiDoc`).
 const BEARER: &str = "bearer";
@@ -142,7 +155,7 @@ pub fn document() -> Value {
         .and_then(Value::as_object_mut);
     if let Some(schemas) = schemas {
         schemas.extend(task_schemas());
-        schemas.extend(hand_written_schemas());
+        schemas.extend(schemas::hand_written());
     }
     if let Some(components) = document["components"].as_object_mut() {
         let parameters = components.entry("parameters").or_insert_with(|| json!({}));
@@ -184,8 +197,9 @@ fn on_behalf_of_parameter() -> Value {
                         the user (`sub`) the service acts for. The request then reads and changes that user's \
                         tasks, and its events record the service as `actor`. 403 with a user token, a service \
                         token without the scope, a value naming a service (`service:…`), an empty or repeated \
-                        header, or one that differs from the token's `act_for`.",
-        "schema": { "type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[!-~]+$" },
+                        header, or one that differs from the token's `act_for`. A user's `sub`: 1 to 255 visible ASCII \
+                        characters.",
+        "schema": { "type": "string", "pattern": patterns::ON_BEHALF_OF },
         "example": "alice",
     })
 }
@@ -235,145 +249,6 @@ fn task_schemas() -> Map<String, Value> {
         schemas.insert("Task".to_owned(), task);
     }
     schemas
-}
-
-/// Request bodies, the list page and problem details.
-fn hand_written_schemas() -> Map<String, Value> {
-    let title = json!({
-        "type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S",
-        "description": "Trimmed; 1 to 200 characters, not blank, no control characters."
-    });
-    let description = json!({
-        "type": ["string", "null"], "maxLength": 4000,
-        "description": "Up to 4,000 characters, kept as written; no NUL. `null` means none."
-    });
-    let tags = json!({
-        "type": "array", "maxItems": 20,
-        "items": { "type": "string", "minLength": 1, "maxLength": 50 },
-        "description": "Up to 20 tags, each trimmed and lower-cased, 1 to 50 characters, distinct in lower case."
-    });
-    let due_at = json!({
-        "type": ["string", "null"], "format": "date-time",
-        "description": "RFC 3339 instant with an offset; kept to the microsecond. `null` means none."
-    });
-    let time_zone = json!({
-        "type": "string", "default": "UTC", "examples": ["Europe/Berlin"],
-        "description": "An IANA time-zone name as spelt in the tz database (case-sensitive)."
-    });
-    let reminders = json!({
-        "type": "array", "maxItems": 10, "items": { "$ref": "#/components/schemas/ReminderInput" },
-        "description": "Up to 10 distinct reminders. `before_due` ones need `due_at`."
-    });
-    let recurrence = json!({
-        "anyOf": [{ "$ref": "#/components/schemas/RecurrenceInput" }, { "type": "null" }],
-        "description": "Needs `due_at`. `null` means none."
-    });
-    let properties = json!({
-        "title": title,
-        "description": description,
-        "priority": { "$ref": "#/components/schemas/Priority" },
-        "tags": tags,
-        "due_at": due_at,
-        "time_zone": time_zone,
-        "reminders": reminders,
-        "recurrence": recurrence,
-    });
-    let new_task = json!({
-        "type": "object", "additionalProperties": false, "required": ["title"], "properties": properties,
-        "description": "The body of `POST /v1/tasks`. Unknown fields and server-set fields (`id`, `status`, \
-                        `version`, …) are refused; a 422 lists every invalid field. `null` for `description`, \
-                        `due_at` or `recurrence` is the same as leaving it out.",
-    });
-    let patch = json!({
-        "type": "object", "additionalProperties": false, "properties": properties,
-        "description": "The body of `PATCH /v1/tasks/{id}`: the fields to change. `null` clears `description`, \
-                        `due_at` or `recurrence`; the other fields cannot be `null` (send `\"none\"`, `[]` or \
-                        `\"UTC\"`). Rules across fields are checked against the task as changed.",
-    });
-    let schemas = json!({
-        "NewTask": new_task,
-        "TaskPatch": patch,
-        "ReminderInput": {
-            "oneOf": [
-                {
-                    "type": "object", "additionalProperties": false, "required": ["before_due"],
-                    "properties": { "before_due": {
-                        "type": "string", "pattern": "^P(\\d+W|(\\d+D)?(T(\\d+H)?(\\d+M)?(\\d+S)?)?)$",
-                        "examples": ["PT15M", "P1D"],
-                        "description": "ISO-8601 duration before `due_at`: `PnW` or `PnDTnHnMnS`, \
-                                        longer than zero, at most 366 days; no years or months."
-                    } },
-                },
-                {
-                    "type": "object", "additionalProperties": false, "required": ["at"],
-                    "properties": { "at": { "type": "string", "format": "date-time", "description": "RFC 3339 instant." } },
-                },
-            ],
-            "description": "Exactly one of `before_due` or `at`.",
-        },
-        "RecurrenceInput": {
-            "type": "object", "additionalProperties": false, "required": ["rrule"],
-            "properties": {
-                "rrule": {
-                    "type": "string", "minLength": 1, "maxLength": 500, "examples": ["FREQ=WEEKLY;BYDAY=MO,WE"],
-                    "description": "An RFC 5545 RRULE value without `RRULE:`: FREQ HOURLY to YEARLY, no COUNT, \
-                                    BYMINUTE or BYSECOND; UNTIL in UTC; it must repeat after `due_at` within 10 years."
-                },
-                "anchor": { "$ref": "#/components/schemas/RecurrenceAnchor", "default": "due" },
-            },
-        },
-        "TaskPage": {
-            "type": "object", "required": ["items", "next_cursor"],
-            "properties": {
-                "items": { "type": "array", "items": { "$ref": "#/components/schemas/Task" } },
-                "next_cursor": {
-                    "type": ["string", "null"],
-                    "description": "Pass as `cursor` for the next page; `null` on the last page."
-                },
-            },
-        },
-        "ProblemDetails": {
-            "type": "object", "required": ["type", "title", "status", "detail"],
-            "description": "An RFC 9457 problem. Clients branch on `type`, `status` and `errors[].rule`, not on `detail`.",
-            "properties": {
-                "type": {
-                    "type": "string", "format": "uri",
-                    "description": "`about:blank` when the status says it all; otherwise a \
-                                    `https://taskstream.dev/problems/…` identifier."
-                },
-                "title": { "type": "string" },
-                "status": { "type": "integer", "minimum": 400, "maximum": 599 },
-                "detail": { "type": "string", "description": "For people." },
-                "errors": {
-                    "type": "array", "items": { "$ref": "#/components/schemas/ProblemFieldError" },
-                    "description": "422 only: every invalid field, in the order found."
-                },
-                "current_version": {
-                    "type": "integer", "format": "int64",
-                    "description": "412 only: the resource's current version."
-                },
-            },
-        },
-        "ProblemFieldError": {
-            "type": "object", "required": ["field", "rule", "message"],
-            "properties": {
-                "field": {
-                    "type": "string",
-                    "description": "Path in the body (`title`, `tags[3]`, `reminders[0].before_due`; empty for \
-                                    the body itself), a query parameter or a header name."
-                },
-                "rule": {
-                    "type": "string", "examples": ["required", "max_length", "unknown_field", "idempotency_key_reused"],
-                    "description": "The rule broken, in snake_case; stable for clients."
-                },
-                "message": { "type": "string", "description": "For people." },
-            },
-        },
-    });
-    match schemas {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
 }
 
 // --- Names utoipa refers to -------------------------------------------------------------
@@ -464,15 +339,17 @@ parameter_groups! {
         parameter(
             "X-Request-Id",
             ParameterIn::Header,
-            string().min_length(Some(1)).max_length(Some(200)),
-            "Echoed in the response and used as the events' correlation id; a new one is made when absent.",
+            string(),
+            "Echoed in the response and used as the events' correlation id when it is 1 to 200 bytes; a new one \
+             is made when it is absent or not (never refused).",
         )
         .build(),
         parameter(
             "traceparent",
             ParameterIn::Header,
-            string().pattern(Some("^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")),
-            "W3C trace context, carried into the events; a malformed one starts a new trace.",
+            string().examples(["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]),
+            "W3C trace context (`00-<32 hex>-<16 hex>-<2 hex>`, lower case, ids not all zeros), carried into \
+             the events; any other value starts a new trace (never refused).",
         )
         .build(),
     ];
@@ -480,16 +357,16 @@ parameter_groups! {
     IfMatch => vec![parameter(
         "If-Match",
         ParameterIn::Header,
-        string().pattern(Some("^(W/)?\"?[0-9]{1,18}\"?$")).examples(["\"3\""]),
+        string().pattern(Some(patterns::IF_MATCH)).examples(["\"1\""]),
         "The task's `ETag` as last seen (`\"3\"`, `3` or `W/\"3\"`): 412 when the task has another version \
-         now. Without it, the change applies to whatever version is current.",
+         now, 422 when it is not a version. Without it, the change applies to whatever version is current.",
     )
     .build()];
     /// `Idempotency-Key`.
     IdempotencyKey => vec![parameter(
         "Idempotency-Key",
         ParameterIn::Header,
-        string().min_length(Some(1)).max_length(Some(200)).pattern(Some("^[!-~]+$")),
+        string().pattern(Some("^[!-~]{1,200}$")),
         "1 to 200 visible ASCII characters. A repeat of the same request with the same key answers the \
          original response (with `Idempotent-Replayed: true`) and creates nothing; the same key with \
          another body is 422.",
@@ -497,12 +374,21 @@ parameter_groups! {
     .build()];
     /// The query of `GET /v1/tasks`. Unknown parameters answer 422.
     ListQuery => vec![
-        parameter("status", ParameterIn::Query, schema_ref("TaskStatus"), "Only tasks in this state.").build(),
+        parameter(
+            "status",
+            ParameterIn::Query,
+            string().enum_values(Some(["open", "completed"])),
+            "Only tasks in this state.",
+        )
+        .build(),
         parameter(
             "priority",
             ParameterIn::Query,
-            ArrayBuilder::new().items(schema_ref("Priority")),
-            "Only tasks with one of these priorities (repeat the parameter, or separate with commas).",
+            ArrayBuilder::new().items(
+                string().pattern(Some(patterns::comma_list(patterns::PRIORITY, None))).examples(["high,urgent"]),
+            ),
+            "Only tasks with one of these priorities (`none`, `low`, `medium`, `high`, `urgent`): repeat the \
+             parameter, or separate them with commas; empty items are ignored.",
         )
         .style(Some(ParameterStyle::Form))
         .explode(Some(true))
@@ -510,8 +396,9 @@ parameter_groups! {
         parameter(
             "tag",
             ParameterIn::Query,
-            ArrayBuilder::new().items(string().min_length(Some(1)).pattern(Some("\\S"))),
-            "Only tasks with these tags (compared in lower case; no control characters); see `tag_match`.",
+            ArrayBuilder::new().items(string().pattern(Some(patterns::trimmed_line(None)))),
+            "Only tasks with these tags (trimmed, compared in lower case; not blank, no control characters); \
+             see `tag_match`.",
         )
         .style(Some(ParameterStyle::Form))
         .explode(Some(true))
@@ -526,22 +413,23 @@ parameter_groups! {
         parameter(
             "q",
             ParameterIn::Query,
-            string().max_length(Some(200)),
-            "Text in the title or description, case-insensitive; no NUL.",
+            string().pattern(Some(patterns::trimmed_search(200))),
+            "Text in the title or description, case-insensitive: at most 200 characters once trimmed, no NUL; \
+             empty means no search.",
         )
         .build(),
         parameter(
             "due_before",
             ParameterIn::Query,
-            string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
-            "Only tasks due before this RFC 3339 instant.",
+            string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))).pattern(Some(patterns::DATE_TIME)),
+            "Only tasks due before this RFC 3339 instant (in UTC within years 1 to 9999).",
         )
         .build(),
         parameter(
             "due_after",
             ParameterIn::Query,
-            string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
-            "Only tasks due after this RFC 3339 instant.",
+            string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))).pattern(Some(patterns::DATE_TIME)),
+            "Only tasks due after this RFC 3339 instant (in UTC within years 1 to 9999).",
         )
         .build(),
         parameter(
@@ -562,10 +450,10 @@ parameter_groups! {
             "sort",
             ParameterIn::Query,
             string()
-                .pattern(Some(SORT_PATTERN))
+                .pattern(Some(patterns::comma_list(patterns::SORT_ITEM, Some(patterns::SORT_KEY))))
                 .examples(["-priority,due_at"]),
             "Comma-separated keys among due_at, priority, created_at, updated_at and title, each at most once; \
-             `-` sorts descending.",
+             `-` sorts descending. Empty items are ignored; the default order is by id.",
         )
         .build(),
         parameter(
@@ -582,16 +470,13 @@ parameter_groups! {
         parameter(
             "cursor",
             ParameterIn::Query,
-            string().min_length(Some(1)),
-            "`next_cursor` of the previous page, with the same filters and sort.",
+            string().pattern(Some("^[A-Za-z0-9_-]{1,4096}$")),
+            "`next_cursor` of the previous page (URL-safe base64), with the same filters and sort; any other \
+             value is 422.",
         )
         .build(),
     ];
 }
-
-/// A `sort` value: one to five known keys, optionally `-`-prefixed, separated by commas.
-const SORT_PATTERN: &str =
-    "^-?(due_at|priority|created_at|updated_at|title)(,-?(due_at|priority|created_at|updated_at|title)){0,4}$";
 
 /// A problem response, `application/problem+json`.
 fn problem(description: &str, headers: &[(&str, &str)]) -> Response {

@@ -180,7 +180,7 @@ fn replay(stored: StoredResponse, context: &EventContext) -> Response {
     operation_id = "listTasks",
     summary = "List the caller's tasks",
     description = "Filtered, sorted and paginated with a cursor. Unknown parameters are 422, so a typo never \
-                   silently widens a query.",
+                   silently widens a query. White space around a parameter's value is ignored.",
     params(openapi::ListQuery),
     responses(
         (status = 200, description = "A page of the caller's tasks.", body = inline(openapi::TaskPage)),

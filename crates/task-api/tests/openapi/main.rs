@@ -3,6 +3,12 @@
 //!
 //! Regenerate after changing a handler's documentation: `make contracts` (runs this with
 //! `UPDATE_CONTRACTS=1`). Needs no broker and no PostgreSQL (an in-memory SQLite store).
+//!
+//! # Layout
+//! - this file: drift, routes, references, and the response and body schemas.
+//! - `agreement`: the schemas against the server, value by value (what `make fuzz` relies on).
+
+mod agreement;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -23,6 +29,14 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 fn contract_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/openapi.json")
+}
+
+/// The auth settings of [`serve_router`]: a development secret, so tests can mint tokens.
+fn auth_settings() -> AuthSettings {
+    AuthSettings {
+        hs256_secret: Some(SecretString::from("openapi-test-secret-at-least-32-bytes")),
+        ..Default::default()
+    }
 }
 
 fn generated() -> String {
@@ -117,10 +131,7 @@ async fn serve_router() -> (String, tokio::task::JoinHandle<()>) {
         http: HttpSettings { host: "127.0.0.1".into(), port: 0, ..HttpSettings::default() },
         ..Default::default()
     };
-    let auth = AuthSettings {
-        hs256_secret: Some(SecretString::from("openapi-test-secret-at-least-32-bytes")),
-        ..Default::default()
-    };
+    let auth = auth_settings();
     let database = DatabaseSettings { url: "sqlite::memory:".into(), max_connections: 1 };
     let app = TaskApiSettings { database, auth, ..Default::default() };
     let application = Application::build(Settings { base, app }).await.expect("build");
