@@ -53,6 +53,11 @@ const DEFAULTS: &[(&str, &str)] = &[];
 /// restarts the pod).
 const DATABASE_PATIENCE: Duration = Duration::from_secs(60);
 
+/// How long shutdown waits for the outbox relay to stop after the server has drained.
+/// Together with the server's `http.shutdown_grace_ms` and the pool's close grace
+/// ([`service_runtime::database::CLOSE_GRACE`]) it bounds the whole stop.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 /// task-api's own sections of the settings.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -143,9 +148,21 @@ impl Application {
         // Open event streams end when the service stops, so that the server can drain.
         let state = AppState { shutdown: shutdown.clone(), ..state };
         let store = state.store.clone();
-        let relay = tokio::spawn(relay.run(shutdown.clone()));
+        let mut relay = tokio::spawn(relay.run(shutdown.clone()));
         let served = service.run_without_consumer(api::router(state), false, shutdown).await;
-        relay.await.context("the outbox relay panicked")?;
+        // The relay stops between rounds; a round stuck on the database or the broker is
+        // bounded by their timeouts, and past STOP_GRACE it is abandoned (its rows stay
+        // unpublished and the next start publishes them).
+        match tokio::time::timeout(STOP_GRACE, &mut relay).await {
+            Ok(joined) => joined.context("the outbox relay panicked")?,
+            Err(_) => {
+                tracing::warn!(
+                    grace_ms = STOP_GRACE.as_millis() as u64,
+                    "the outbox relay did not stop in time; abandoning it"
+                );
+                relay.abort();
+            }
+        }
         store.close().await;
         served
     }

@@ -121,7 +121,7 @@ async fn serve_router() -> (String, tokio::task::JoinHandle<()>) {
         hs256_secret: Some(SecretString::from("openapi-test-secret-at-least-32-bytes")),
         ..Default::default()
     };
-    let database = DatabaseSettings { url: "sqlite::memory:".into(), max_connections: 1 };
+    let database = DatabaseSettings { url: "sqlite::memory:".into(), max_connections: 1, ..Default::default() };
     let app = TaskApiSettings { database, auth, ..Default::default() };
     let application = Application::build(Settings { base, app }).await.expect("build");
     let state = application.state().clone();

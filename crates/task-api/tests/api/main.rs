@@ -2,6 +2,7 @@
 //! and the real broker (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`).
 
 mod crud;
+mod disconnects;
 mod events_stream;
 mod helpers;
 mod limits;
