@@ -8,3 +8,4 @@ mod helpers;
 mod limits;
 mod on_behalf;
 mod outbox;
+mod sqlite_writes;
