@@ -17,14 +17,29 @@ use service_runtime::problem::ApiError;
 use tracing::Instrument as _;
 
 /// Runs `write` to completion in a task of its own (in the request's span) and waits for its
-/// result; dropping the returned future does not stop `write`.
+/// result; dropping the returned future does not stop `write`. A write that fails after its
+/// client went away is logged here (a server error as a warning), since no response will carry
+/// (and log) the error.
 pub(crate) async fn detached<T>(
     write: impl Future<Output = Result<T, ApiError>> + Send + 'static,
 ) -> Result<T, ApiError>
 where
     T: Send + 'static,
 {
-    tokio::spawn(write.in_current_span())
+    let (result_tx, result_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(
+        async move {
+            match result_tx.send(write.await) {
+                Err(Err(error)) if error.status().is_server_error() => {
+                    tracing::warn!(error = %error, "a write failed after its client went away");
+                }
+                Err(Err(error)) => tracing::debug!(error = %error, "a write was refused after its client went away"),
+                _ => {}
+            }
+        }
+        .in_current_span(),
+    );
+    result_rx
         .await
-        .unwrap_or_else(|error| Err(ApiError::internal(anyhow::anyhow!("the write's task failed: {error}"))))
+        .unwrap_or_else(|_| Err(ApiError::internal(anyhow::anyhow!("the write's task ended without a result"))))
 }
