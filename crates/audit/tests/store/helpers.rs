@@ -26,7 +26,7 @@ pub(crate) async fn sqlite() -> Fixture {
 }
 
 async fn connect(url: String, dir: Option<tempfile::TempDir>) -> Fixture {
-    let settings = DatabaseSettings { url, max_connections: 5 };
+    let settings = DatabaseSettings { url, max_connections: 5, ..Default::default() };
     let store = AuditStore::connect(&settings, Duration::from_secs(5)).await.expect("connect");
     Fixture { store, _dir: dir }
 }

@@ -2,8 +2,9 @@
 //! dead-letters), an API answers 503.
 
 /// Whether `error` means the database cannot be reached or is too busy right now, so the same
-/// call may succeed later: connection, pool, I/O, a lock not granted in time (SQLite busy), a
-/// deadlock or serialization failure, a server shutting down.
+/// call may succeed later: connection, pool, I/O, a lock not granted in time (SQLite busy,
+/// PostgreSQL `lock_timeout`), a statement cancelled (`statement_timeout`), a session ended
+/// for idling in a transaction, a deadlock or serialization failure, a server shutting down.
 pub fn is_transient(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_)
@@ -33,12 +34,15 @@ fn transient_code(code: &str, sqlite: bool) -> bool {
         return code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6));
     }
     // PostgreSQL: connection exceptions (class 08), insufficient resources (class 53),
-    // operator intervention such as a shutdown (57P01..57P03), serialization failure and
-    // deadlock (class 40), lock not available (55P03).
+    // operator intervention: a shutdown (57P01..57P03), a statement cancelled by
+    // `statement_timeout` or a cancel request (57014), a session ended by
+    // `idle_session_timeout` (57P05); serialization failure and deadlock (class 40); lock not
+    // available, e.g. `lock_timeout` (55P03); a session ended by
+    // `idle_in_transaction_session_timeout` (25P03).
     code.starts_with("08")
         || code.starts_with("53")
         || code.starts_with("40")
-        || matches!(code, "57P01" | "57P02" | "57P03" | "55P03")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "57P05" | "57014" | "55P03" | "25P03")
 }
 
 #[cfg(test)]
@@ -51,6 +55,9 @@ mod tests {
         assert!(transient_code("40001", false));
         assert!(transient_code("40P01", false));
         assert!(transient_code("57P01", false));
+        assert!(transient_code("55P03", false), "lock_timeout");
+        assert!(transient_code("57014", false), "statement_timeout");
+        assert!(transient_code("25P03", false), "idle_in_transaction_session_timeout");
         assert!(transient_code("5", true));
         assert!(transient_code("517", true));
         assert!(!transient_code("23505", false));

@@ -7,7 +7,7 @@
 //! interchangeable.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sqlx::migrate::{MigrateError, Migration, MigrationType};
 
@@ -39,7 +39,12 @@ impl Migrations {
     ///
     /// Concurrent runners (replicas starting together) queue: PostgreSQL on an advisory lock
     /// named after the table, SQLite on the write lock [`Pool::begin`] takes.
-    pub(super) async fn run(&self, pool: &Pool) -> Result<(), sqlx::Error> {
+    ///
+    /// On PostgreSQL the transaction runs under `statement_timeout` (`None`: no limit) instead
+    /// of the sessions' shorter one: a migration may rebuild a large table. Lock waits keep the
+    /// sessions' `lock_timeout`, so a migration never queues every other query behind a lock
+    /// it cannot get (it fails, transiently, and start-up retries it).
+    pub(super) async fn run(&self, pool: &Pool, statement_timeout: Option<Duration>) -> Result<(), sqlx::Error> {
         let backend = pool.backend();
         let files = match backend {
             Backend::Postgres => self.postgres,
@@ -47,6 +52,9 @@ impl Migrations {
         };
         let mut tx = pool.begin().await?;
         if backend == Backend::Postgres {
+            // SET takes no bind parameters; the value is a number formatted here.
+            let ms = statement_timeout.map_or(0, |t| t.as_millis());
+            tx.execute(Sql::new(backend, &format!("SET LOCAL statement_timeout = {ms}"))).await?;
             let mut lock = Sql::new(backend, "SELECT pg_advisory_xact_lock(");
             lock.bind(Arg::Int(lock_key(self.table))).push(")");
             tx.execute(lock).await?;

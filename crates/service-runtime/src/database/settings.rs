@@ -1,6 +1,8 @@
-//! [`DatabaseSettings`]: which database to use and how many connections to keep.
+//! [`DatabaseSettings`]: which database to use, how many connections to keep, and how long a
+//! PostgreSQL session may wait or stay busy.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -19,11 +21,36 @@ pub struct DatabaseSettings {
     pub url: String,
     /// Most connections the pool opens.
     pub max_connections: u32,
+    /// PostgreSQL `lock_timeout` of every pooled session: the longest any statement waits for
+    /// a row or table lock before failing with SQLSTATE 55P03 (transient: an API answers 503,
+    /// a relay or consumer retries). Short, because a lock held longer than this is a stuck
+    /// peer, and waiting behind it only grows the queue. 0 disables it.
+    pub lock_timeout_ms: u64,
+    /// PostgreSQL `statement_timeout` of every pooled session: the longest one statement
+    /// runs before it is cancelled with SQLSTATE 57014 (transient). Generous: the slowest
+    /// legitimate statements (audit's batch inserts, a relay batch) take well under a second.
+    /// Migrations run under [`DatabaseSettings::migration_timeout_ms`] instead. 0 disables it.
+    pub statement_timeout_ms: u64,
+    /// PostgreSQL `idle_in_transaction_session_timeout`: a session left inside a transaction
+    /// with no statement running for this long is ended by the server, releasing its locks.
+    /// A last guard: no code path should leave a transaction open, but if one does, this is
+    /// how long it can block others. 0 disables it.
+    pub idle_in_transaction_timeout_ms: u64,
+    /// `statement_timeout` of the migration transaction at start-up (PostgreSQL): building an
+    /// index on a large table may take minutes. 0 disables it.
+    pub migration_timeout_ms: u64,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: String::new(), max_connections: 10 }
+        Self {
+            url: String::new(),
+            max_connections: 10,
+            lock_timeout_ms: 5_000,
+            statement_timeout_ms: 30_000,
+            idle_in_transaction_timeout_ms: 60_000,
+            migration_timeout_ms: 600_000,
+        }
     }
 }
 
@@ -40,6 +67,24 @@ impl DatabaseSettings {
         }
         Ok(url)
     }
+
+    /// The PostgreSQL session settings every pooled connection starts with (sent in the
+    /// startup packet, so they hold from the first statement, and a `RESET ALL` keeps them).
+    pub fn session_options(&self) -> Vec<(&'static str, String)> {
+        [
+            ("lock_timeout", self.lock_timeout_ms),
+            ("statement_timeout", self.statement_timeout_ms),
+            ("idle_in_transaction_session_timeout", self.idle_in_transaction_timeout_ms),
+        ]
+        .into_iter()
+        .map(|(name, ms)| (name, format!("{ms}ms")))
+        .collect()
+    }
+
+    /// [`DatabaseSettings::migration_timeout_ms`] as a duration (`None` when disabled).
+    pub fn migration_timeout(&self) -> Option<Duration> {
+        (self.migration_timeout_ms > 0).then(|| Duration::from_millis(self.migration_timeout_ms))
+    }
 }
 
 impl fmt::Debug for DatabaseSettings {
@@ -48,6 +93,10 @@ impl fmt::Debug for DatabaseSettings {
         f.debug_struct("DatabaseSettings")
             .field("url", &redact(&self.url))
             .field("max_connections", &self.max_connections)
+            .field("lock_timeout_ms", &self.lock_timeout_ms)
+            .field("statement_timeout_ms", &self.statement_timeout_ms)
+            .field("idle_in_transaction_timeout_ms", &self.idle_in_transaction_timeout_ms)
+            .field("migration_timeout_ms", &self.migration_timeout_ms)
             .finish()
     }
 }
@@ -75,6 +124,25 @@ mod tests {
     }
 
     #[test]
+    fn every_session_waits_for_locks_runs_statements_and_idles_in_a_transaction_for_bounded_times() {
+        let settings = DatabaseSettings { lock_timeout_ms: 250, ..DatabaseSettings::default() };
+
+        let options = settings.session_options();
+
+        assert_eq!(
+            options,
+            [
+                ("lock_timeout", "250ms".to_owned()),
+                ("statement_timeout", "30000ms".to_owned()),
+                ("idle_in_transaction_session_timeout", "60000ms".to_owned()),
+            ]
+        );
+        assert_eq!(settings.migration_timeout(), Some(Duration::from_secs(600)));
+        let unbounded = DatabaseSettings { migration_timeout_ms: 0, ..settings };
+        assert_eq!(unbounded.migration_timeout(), None);
+    }
+
+    #[test]
     fn a_missing_or_blank_url_is_an_error_naming_database_url() {
         for url in ["", "  "] {
             let settings = DatabaseSettings { url: url.into(), ..DatabaseSettings::default() };
@@ -92,6 +160,7 @@ mod tests {
         let settings = DatabaseSettings {
             url: "postgres://app:s3cr%40t@db:5432/tasks?sslmode=require".into(),
             max_connections: 5,
+            ..DatabaseSettings::default()
         };
 
         let shown = format!("{settings:?}");

@@ -38,7 +38,8 @@ impl TestDb {
 
     /// A pool on it, migrated with `migrations`.
     pub(crate) async fn pool(&self, migrations: &Migrations) -> Result<Pool, sqlx::Error> {
-        Pool::connect(&DatabaseSettings { url: self.url.clone(), max_connections: 4 }, migrations).await
+        Pool::connect(&DatabaseSettings { url: self.url.clone(), max_connections: 4, ..Default::default() }, migrations)
+            .await
     }
 
     /// Drops the PostgreSQL database (best effort: a leftover one is harmless).

@@ -5,3 +5,4 @@ mod helpers;
 mod migrations;
 mod nodelay;
 mod rows;
+mod sessions;

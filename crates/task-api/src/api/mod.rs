@@ -8,6 +8,8 @@
 //! - `request`: request context (trace context, request id), `If-Match`, `Idempotency-Key`.
 //! - `query`: parsing the list query string into a [`crate::storage::ListQuery`].
 //! - `tasks`: the handlers.
+//! - `write`: [`write::detached`], which every write handler runs its transaction in, so
+//!   that a client that disconnects (or times out) cannot leave a write half-done.
 //! - `evaluate`: recurrence-rule evaluation off the async workers, a few at a time.
 //! - `events_stream`: `GET /v1/events`, the caller's events as Server-Sent Events.
 //! - `openapi`: the OpenAPI document ([`document`]), served at `/openapi.json` without a token.
@@ -21,6 +23,7 @@ mod query;
 mod request;
 mod state;
 mod tasks;
+mod write;
 
 use axum::Router;
 use axum::routing::{get, post};

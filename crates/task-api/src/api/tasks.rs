@@ -1,5 +1,6 @@
 //! The `/v1/tasks` handlers. Every write runs in one transaction that changes the task and
-//! inserts its events into the outbox; the relay is woken after the commit.
+//! inserts its events into the outbox; the relay is woken after the commit. Write handlers run
+//! that transaction with [`write::detached`], so it completes whatever the client does.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -17,7 +18,7 @@ use uuid::Uuid;
 use crate::api::input::FromJson as _;
 use crate::api::problem::invalid;
 use crate::api::request::{self, REQUEST_ID};
-use crate::api::{AppState, evaluate, openapi, problem, query};
+use crate::api::{AppState, evaluate, openapi, problem, query, write};
 use crate::events::{Change, EventContext, outbox_events};
 use crate::storage::{StorageError, StoredResponse, Tx};
 
@@ -108,6 +109,10 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    write::detached(create_task(state, caller, headers, body)).await
+}
+
+async fn create_task(state: AppState, caller: Caller, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let json = json_body(&body)?;
     let valid = if evaluate::new_task_evaluates_a_rule(&json) {
         let json = json.clone();
@@ -308,6 +313,16 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    write::detached(update_task(state, caller, headers, id, body)).await
+}
+
+async fn update_task(
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    id: String,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let patch = TaskPatch::from_json(&json_body(&body)?).map_err(invalid)?;
     let context = request::event_context(&caller, &headers);
     let (mut tx, before) = load_for_write(&state, &caller, &headers, &id).await?;
@@ -368,7 +383,7 @@ pub(crate) async fn complete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    transition(&state, &caller, &headers, &id, true).await
+    write::detached(async move { transition(&state, &caller, &headers, &id, true).await }).await
 }
 
 /// `POST /v1/tasks/{id}/reopen`: idempotent, like complete.
@@ -405,7 +420,7 @@ pub(crate) async fn reopen(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    transition(&state, &caller, &headers, &id, false).await
+    write::detached(async move { transition(&state, &caller, &headers, &id, false).await }).await
 }
 
 async fn transition(
@@ -459,6 +474,10 @@ pub(crate) async fn delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    write::detached(delete_task(state, caller, headers, id)).await
+}
+
+async fn delete_task(state: AppState, caller: Caller, headers: HeaderMap, id: String) -> Result<Response, ApiError> {
     let context = request::event_context(&caller, &headers);
     let (mut tx, task) = load_for_write(&state, &caller, &headers, &id).await?;
     if !tx.delete_task(&caller.user_id, task.id()).await.map_err(storage)? {

@@ -78,9 +78,10 @@ impl Store {
         Ok(Page { items, next_cursor })
     }
 
-    /// Starts a transaction. On SQLite it takes the database's write lock at once
-    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout for it), so concurrent writers
-    /// queue up here instead of failing with SQLITE_BUSY halfway through.
+    /// Starts a transaction (see [`Pool::begin`]: cancelling it never leaves a transaction
+    /// open). On SQLite it waits its turn for the file's writer connection, then takes the
+    /// write lock at once (`BEGIN IMMEDIATE`), so concurrent writers queue up here instead of
+    /// failing with SQLITE_BUSY halfway through.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn begin(&self) -> Result<Tx, StorageError> {
         Ok(Tx::new(self.pool.begin().await?))
@@ -94,7 +95,9 @@ impl Store {
         self.execute(sql).await
     }
 
-    /// Closes the pool, waiting for connections in use to be returned.
+    /// Closes the pool, waiting for connections in use to be returned, but at most
+    /// [`service_runtime::database::CLOSE_GRACE`]: a stuck holder never keeps the service
+    /// from exiting.
     pub async fn close(&self) {
         self.pool.close().await
     }

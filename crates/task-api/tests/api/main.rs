@@ -2,8 +2,10 @@
 //! and the real broker (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`).
 
 mod crud;
+mod disconnects;
 mod events_stream;
 mod helpers;
 mod limits;
 mod on_behalf;
 mod outbox;
+mod sqlite_writes;

@@ -132,7 +132,7 @@ async fn serve_router() -> (String, tokio::task::JoinHandle<()>) {
         ..Default::default()
     };
     let auth = auth_settings();
-    let database = DatabaseSettings { url: "sqlite::memory:".into(), max_connections: 1 };
+    let database = DatabaseSettings { url: "sqlite::memory:".into(), max_connections: 1, ..Default::default() };
     let app = TaskApiSettings { database, auth, ..Default::default() };
     let application = Application::build(Settings { base, app }).await.expect("build");
     let state = application.state().clone();

@@ -21,7 +21,8 @@ async fn a_connected_store_answers_pings_and_names_its_backend(store: Store) {
 async fn a_missing_sqlite_file_is_created_with_its_directories_and_reopened_with_its_data() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("a").join("b").join("tasks.db");
-    let settings = DatabaseSettings { url: format!("sqlite://{}", path.display()), max_connections: 2 };
+    let settings =
+        DatabaseSettings { url: format!("sqlite://{}", path.display()), max_connections: 2, ..Default::default() };
     let kept = task("alice", &json!({"title": "kept"}));
 
     let store = Store::connect(&settings).await.expect("connect");
@@ -36,7 +37,7 @@ async fn a_missing_sqlite_file_is_created_with_its_directories_and_reopened_with
 
 #[tokio::test]
 async fn an_in_memory_sqlite_database_keeps_its_data_while_the_store_lives() {
-    let settings = DatabaseSettings { url: "sqlite::memory:".into(), max_connections: 10 };
+    let settings = DatabaseSettings { url: "sqlite::memory:".into(), max_connections: 10, ..Default::default() };
     let kept = task("alice", &json!({"title": "kept"}));
 
     let store = Store::connect(&settings).await.expect("connect");
@@ -48,7 +49,7 @@ async fn an_in_memory_sqlite_database_keeps_its_data_while_the_store_lives() {
 
 #[tokio::test]
 async fn an_unsupported_url_scheme_is_refused_as_a_permanent_error() {
-    let settings = DatabaseSettings { url: "mysql://localhost/tasks".into(), max_connections: 1 };
+    let settings = DatabaseSettings { url: "mysql://localhost/tasks".into(), max_connections: 1, ..Default::default() };
 
     let refused = Store::connect(&settings).await;
 
@@ -59,7 +60,11 @@ async fn an_unsupported_url_scheme_is_refused_as_a_permanent_error() {
 #[tokio::test]
 async fn an_unreachable_postgres_server_is_unavailable_and_transient() {
     // Port 1 on the loopback interface: nothing listens there, connections are refused.
-    let settings = DatabaseSettings { url: "postgres://postgres@127.0.0.1:1/postgres".into(), max_connections: 1 };
+    let settings = DatabaseSettings {
+        url: "postgres://postgres@127.0.0.1:1/postgres".into(),
+        max_connections: 1,
+        ..Default::default()
+    };
 
     let refused = Store::connect(&settings).await;
 

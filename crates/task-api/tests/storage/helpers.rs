@@ -51,7 +51,7 @@ where
         service_runtime::testing::fresh_postgres_database(&admin_url, "test").await.expect("create the test database");
     let name = url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default().to_owned();
     let mut admin = PgConnection::connect(&admin_url).await.expect("connect to the PostgreSQL test server");
-    let settings = DatabaseSettings { url, max_connections: 10 };
+    let settings = DatabaseSettings { url, max_connections: 10, ..Default::default() };
     let store = Store::connect(&settings).await.expect("connect the store");
     assert_eq!(store.backend(), Backend::Postgres);
 
@@ -75,7 +75,8 @@ where
 {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("data").join("tasks.db");
-    let settings = DatabaseSettings { url: format!("sqlite://{}", path.display()), max_connections: 10 };
+    let settings =
+        DatabaseSettings { url: format!("sqlite://{}", path.display()), max_connections: 10, ..Default::default() };
     let store = Store::connect(&settings).await.expect("connect the store");
     assert_eq!(store.backend(), Backend::Sqlite);
 
