@@ -71,6 +71,7 @@ contracts: ## regenerate contracts/ from the Rust types (then commit the result)
 bench: broker ## benchmarks against the local broker and PostgreSQL (BENCH_MESSAGES, default 100000); printed, never asserted
 	$(CARGO) bench -p service-runtime --bench consume_throughput
 	$(CARGO) bench -p service-runtime --bench connection_round_trip
+	$(CARGO) bench -p task-api --bench create_latency
 	$(CARGO) bench -p audit --bench record_throughput
 
 bench-audit: broker ## audit recording (PostgreSQL on DATABASE_URL, and SQLite) vs a do-nothing consumer over the same events
