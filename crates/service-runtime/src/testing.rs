@@ -1,7 +1,8 @@
 //! Support for tests that need a broker of their own (to stop it, or to secure it): starts a
 //! `nisshi` process on a free port over its own storage directory. `NISSHI_BIN` names the
 //! binary; `~/.cargo/bin/nisshi` (as `make broker` installs it) otherwise. Also: reading a
-//! topic back, counting its records, and a fresh PostgreSQL database per test.
+//! topic back, counting its records, a fresh PostgreSQL database per test, and a PostgreSQL proxy
+//! that slows every reply down.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -145,6 +146,38 @@ pub fn record_count(kafka: &crate::settings::KafkaSettings, topic: &str) -> Resu
         total += high - low;
     }
     Ok(total)
+}
+
+/// A TCP proxy to the PostgreSQL server of `database_url` that holds every reply back for
+/// `delay`, so that a test can cut a call off at a known point of its conversation with the
+/// database (BEGIN included). Returns the URL of the same database through the proxy; the proxy
+/// runs until the runtime ends.
+pub async fn slow_postgres_proxy(database_url: &str, delay: Duration) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let (server_url, database) =
+        database_url.rsplit_once('/').ok_or_else(|| std::io::Error::other(format!("no database in {database_url}")))?;
+    let upstream = server_url.rsplit_once('@').map_or(server_url, |(_, host)| host).to_owned();
+    let upstream = upstream.trim_start_matches("postgres://").trim_start_matches("postgresql://").to_owned();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { continue };
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = server.into_split();
+            tokio::spawn(async move { tokio::io::copy(&mut client_read, &mut server_write).await });
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 64 * 1024];
+                while let Ok(n @ 1..) = server_read.read(&mut buffer).await {
+                    tokio::time::sleep(delay).await;
+                    if client_write.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    Ok(format!("postgres://postgres@127.0.0.1:{port}/{database}"))
 }
 
 /// A fresh, empty PostgreSQL database on the server of `admin_url` (a URL whose database may

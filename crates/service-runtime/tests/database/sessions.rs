@@ -24,37 +24,11 @@ async fn idle_in_transaction(database: &str) -> i64 {
     count
 }
 
-/// A TCP proxy to PostgreSQL that holds every reply back for `delay`, so that a test can drop
-/// a call at a known point of its conversation. Its URL for `database`.
-async fn slow_replies(database: &str, delay: Duration) -> String {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = tokio::net::TcpStream::connect("127.0.0.1:5432").await else { continue };
-            let (mut client_read, mut client_write) = client.into_split();
-            let (mut server_read, mut server_write) = server.into_split();
-            tokio::spawn(async move { tokio::io::copy(&mut client_read, &mut server_write).await });
-            tokio::spawn(async move {
-                let mut buffer = vec![0u8; 64 * 1024];
-                while let Ok(n @ 1..) = server_read.read(&mut buffer).await {
-                    tokio::time::sleep(delay).await;
-                    if client_write.write_all(&buffer[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    format!("postgres://postgres@127.0.0.1:{port}/{database}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_begin_dropped_while_begin_is_on_the_wire_leaves_no_transaction_open_on_a_pooled_connection() {
     let db = TestDb::postgres().await;
     let name = db.url.rsplit('/').next().expect("database name").to_owned();
-    let url = slow_replies(&name, Duration::from_millis(200)).await;
+    let url = service_runtime::testing::slow_postgres_proxy(&db.url, Duration::from_millis(200)).await.expect("proxy");
     let settings = DatabaseSettings { url, max_connections: 2, ..Default::default() };
     let pool = Pool::connect(&settings, &NONE).await.expect("connect");
 

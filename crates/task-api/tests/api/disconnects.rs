@@ -99,7 +99,8 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_that_hang_up_mid_request_leave_no_open_transaction_no_unpublished_event_and_a_prompt_stop() {
     let database_url = fresh_database().await;
-    let slow = slow_database(&database_url, Duration::from_millis(40)).await;
+    let slow =
+        service_runtime::testing::slow_postgres_proxy(&database_url, Duration::from_millis(40)).await.expect("proxy");
     let options = Options { database_url: Some(slow), topics: None, bootstrap: None };
     let app = spawn_tweaked(options, |settings| settings.base.http.request_timeout_ms = 100).await;
     app.ready().await;

@@ -168,32 +168,3 @@ pub(crate) async fn record_count_on(bootstrap: &str, topic: &str) -> i64 {
 pub(crate) async fn record_count(topic: &str) -> i64 {
     record_count_on(&bootstrap(), topic).await
 }
-
-/// A TCP proxy to the test PostgreSQL server that holds every reply back for `delay`, so that
-/// a request timeout can cut a write off at any point of its conversation with the database
-/// (BEGIN included). The URL of `database_url`'s database through it.
-pub(crate) async fn slow_database(database_url: &str, delay: Duration) -> String {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    let (server_url, database) = database_url.rsplit_once('/').expect("a database in the URL");
-    let upstream = server_url.rsplit_once('@').map_or(server_url, |(_, host)| host).to_owned();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { continue };
-            let (mut client_read, mut client_write) = client.into_split();
-            let (mut server_read, mut server_write) = server.into_split();
-            tokio::spawn(async move { tokio::io::copy(&mut client_read, &mut server_write).await });
-            tokio::spawn(async move {
-                let mut buffer = vec![0u8; 64 * 1024];
-                while let Ok(n @ 1..) = server_read.read(&mut buffer).await {
-                    tokio::time::sleep(delay).await;
-                    if client_write.write_all(&buffer[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    format!("postgres://postgres@127.0.0.1:{port}/{database}")
-}
