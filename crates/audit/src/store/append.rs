@@ -53,7 +53,34 @@ impl Batch {
 /// Under the lock of every chain head the batches touch: events already stored, and events
 /// repeated within or across the batches, are skipped (counted as duplicates of the batch
 /// that repeats them); the rest are appended to their chains in the order given.
-pub(super) async fn record(pool: &Pool, batches: &[Batch]) -> Result<Vec<AppendOutcome>, sqlx::Error> {
+///
+/// `known` holds users whose chain head this process has seen committed: heads are never
+/// deleted, so theirs need not be created again (one statement less per transaction). It is
+/// forgotten on any error, so a head deleted by hand is created again by the retry.
+pub(super) async fn record(
+    pool: &Pool,
+    batches: &[Batch],
+    known: &mut KnownHeads,
+) -> Result<Vec<AppendOutcome>, sqlx::Error> {
+    let result = record_once(pool, batches, known).await;
+    if result.is_err() {
+        known.0.clear();
+    }
+    result
+}
+
+/// Users whose chain head exists (see [`record`]); bounded, since it only saves work.
+#[derive(Debug, Default)]
+pub(super) struct KnownHeads(HashSet<String>);
+
+/// Users remembered at most; past it the set starts again.
+const MAX_KNOWN_HEADS: usize = 100_000;
+
+async fn record_once(
+    pool: &Pool,
+    batches: &[Batch],
+    known: &mut KnownHeads,
+) -> Result<Vec<AppendOutcome>, sqlx::Error> {
     let mut seen = HashSet::new();
     let mut outcomes = Vec::with_capacity(batches.len());
     let mut fresh = Vec::with_capacity(batches.len());
@@ -70,7 +97,8 @@ pub(super) async fn record(pool: &Pool, batches: &[Batch]) -> Result<Vec<AppendO
         fresh.iter().flat_map(|(events, _)| events.iter().map(|e| e.user_id.as_str())).collect();
     let users: Vec<&str> = users.into_iter().collect();
     let mut tx = pool.begin().await?;
-    let heads = writes::lock_heads(&mut tx, &users).await?;
+    let create: Vec<&str> = users.iter().copied().filter(|u| !known.0.contains(*u)).collect();
+    let heads = writes::lock_heads(&mut tx, &create, &users).await?;
     let ids: Vec<Uuid> = seen.into_iter().collect();
     let existing = writes::existing_ids(&mut tx, &ids).await?;
     let mut chains: HashMap<String, Appender> =
@@ -94,5 +122,9 @@ pub(super) async fn record(pool: &Pool, batches: &[Batch]) -> Result<Vec<AppendO
         touched.into_iter().filter_map(|u| chains.get_key_value(u).map(|(u, c)| (u.as_str(), c))).collect();
     writes::update_heads(&mut tx, &moved).await?;
     tx.commit().await?;
+    if known.0.len() + create.len() > MAX_KNOWN_HEADS {
+        known.0.clear();
+    }
+    known.0.extend(create.iter().map(|u| (*u).to_owned()));
     Ok(outcomes)
 }

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use service_runtime::database::Pool;
 use tokio::sync::oneshot;
 
-use super::append::{AppendOutcome, Batch, record};
+use super::append::{AppendOutcome, Batch, KnownHeads, record};
 
 /// Most events recorded in one shared transaction (a single batch may be larger): bounds
 /// how long the heads stay locked for the batches of other replicas.
@@ -36,6 +36,8 @@ const MAX_EVENTS: usize = 5_000;
 #[derive(Debug, Default)]
 pub(super) struct GroupCommit {
     state: Mutex<State>,
+    /// Lent to the recording task while it runs (lost, harmlessly, if it dies).
+    known: Mutex<KnownHeads>,
 }
 
 #[derive(Debug, Default)]
@@ -77,6 +79,7 @@ impl GroupCommit {
     /// Records what waits, round after round, until nothing does.
     async fn record_waiting(self: Arc<Self>, pool: Pool) {
         let mut stopping = Stopping { group: &self, done: false };
+        let mut known = std::mem::take(&mut *self.known.lock().unwrap_or_else(PoisonError::into_inner));
         loop {
             let requests = {
                 let mut state = self.lock();
@@ -84,11 +87,12 @@ impl GroupCommit {
                     // Under the same lock as the check: a batch queued after it starts a new task.
                     state.recording = false;
                     stopping.done = true;
+                    *self.known.lock().unwrap_or_else(PoisonError::into_inner) = known;
                     return;
                 }
                 take_round(&mut state.waiting)
             };
-            record_round(&pool, requests).await;
+            record_round(&pool, requests, &mut known).await;
         }
     }
 }
@@ -126,9 +130,9 @@ fn take_round(waiting: &mut Vec<Request>) -> Vec<Request> {
 }
 
 /// One transaction for all `requests`; if it fails, one each, so each gets its own result.
-async fn record_round(pool: &Pool, requests: Vec<Request>) {
+async fn record_round(pool: &Pool, requests: Vec<Request>, known: &mut KnownHeads) {
     let (batches, replies): (Vec<Batch>, Vec<_>) = requests.into_iter().map(|r| (r.batch, r.reply)).unzip();
-    match record(pool, &batches).await {
+    match record(pool, &batches, known).await {
         Ok(outcomes) => {
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 // A caller that gave up no longer listens; its batch is recorded all the same.
@@ -143,7 +147,8 @@ async fn record_round(pool: &Pool, requests: Vec<Request>) {
         Err(error) => {
             tracing::debug!(error = %error, batches = batches.len(), "shared append failed; recording its batches one by one");
             for (batch, reply) in batches.iter().zip(replies) {
-                let result = record(pool, std::slice::from_ref(batch)).await.map(|mut outcomes| outcomes.remove(0));
+                let result =
+                    record(pool, std::slice::from_ref(batch), known).await.map(|mut outcomes| outcomes.remove(0));
                 let _ = reply.send(result);
             }
         }

@@ -28,20 +28,23 @@ const SQLITE_CHUNK: usize = 16;
 const INSERT_COLUMNS: &str = "event_id, event_type, known_type, subject, user_id, actor, occurred_at, recorded_at, \
      source_topic, source_partition, source_offset, correlation_id, payload, changes, chain_seq, prev_hash, hash";
 
-/// Makes sure each of `users` has a chain head, then locks the heads and reads them.
+/// Creates the chain heads of `create` (users whose head may not exist yet), then locks the
+/// heads of `users` and reads them.
 ///
 /// On PostgreSQL the heads are locked `FOR UPDATE` in `user_id` order, so two transactions
 /// never deadlock on them; SQLite's write lock (`BEGIN IMMEDIATE`) already serialises writers.
 /// Creating before locking (rather than creating what the lock did not find) keeps that one
 /// order: a head created later would be locked out of order.
-pub(super) async fn lock_heads(tx: &mut Tx, users: &[&str]) -> Result<Vec<Head>, sqlx::Error> {
+pub(super) async fn lock_heads(tx: &mut Tx, create: &[&str], users: &[&str]) -> Result<Vec<Head>, sqlx::Error> {
     if let Tx::Postgres(t) = tx {
-        sqlx::query(
-            "INSERT INTO audit_chain_heads (user_id) SELECT * FROM UNNEST($1::text[]) ON CONFLICT (user_id) DO NOTHING",
-        )
-        .bind(users)
-        .execute(&mut **t)
-        .await?;
+        if !create.is_empty() {
+            sqlx::query(
+                "INSERT INTO audit_chain_heads (user_id) SELECT * FROM UNNEST($1::text[]) ON CONFLICT (user_id) DO NOTHING",
+            )
+            .bind(create)
+            .execute(&mut **t)
+            .await?;
+        }
         let select = format!(
             "SELECT {HEAD_COLUMNS} FROM audit_chain_heads WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE"
         );
@@ -49,7 +52,7 @@ pub(super) async fn lock_heads(tx: &mut Tx, users: &[&str]) -> Result<Vec<Head>,
         return found.into_iter().map(|row| rows::head(&Row::Postgres(row))).collect();
     }
     let backend = tx.backend();
-    for chunk in users.chunks(SQLITE_CHUNK) {
+    for chunk in create.chunks(SQLITE_CHUNK) {
         let mut create = Sql::new(backend, "INSERT INTO audit_chain_heads (user_id) VALUES ");
         for (i, user) in chunk.iter().enumerate() {
             if i > 0 {
