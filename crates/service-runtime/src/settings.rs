@@ -405,6 +405,17 @@ mod tests {
     }
 
     #[test]
+    fn the_fetch_wait_defaults_to_librdkafkas_500_ms_and_a_config_file_lowers_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(ConsumerSettings::default().fetch_wait_max_ms, 500);
+        std::fs::write(dir.path().join("local.yaml"), "consumer:\n  fetch_wait_max_ms: 50\n").expect("file");
+
+        let s: BaseSettings = load_from(&[], dir.path(), "local", Some(Default::default())).expect("loads");
+
+        assert_eq!(s.consumer.fetch_wait_max_ms, 50);
+    }
+
+    #[test]
     fn dead_letter_topic_defaults_to_the_group_name() {
         let consumer = ConsumerSettings { group_id: "audit".into(), ..Default::default() };
         assert_eq!(consumer.dead_letter_topic(), "audit.dlq");
