@@ -136,10 +136,12 @@ async fn api_to_audit_row(count: usize, wait_ms: u32) -> anyhow::Result<Vec<Dura
     };
     let database = |url| service_runtime::database::DatabaseSettings { url, ..Default::default() };
 
+    let audit_url = service_runtime::testing::fresh_postgres_database(&admin_url(), "audit_bench").await?;
+    let api_url = service_runtime::testing::fresh_postgres_database(&admin_url(), "task_api_bench").await?;
     let audit_settings = audit::Settings {
         base: base.clone(),
         app: audit::AuditSettings {
-            database: database(service_runtime::testing::fresh_postgres_database(&admin_url(), "audit_bench").await?),
+            database: database(audit_url.clone()),
             auth: service_runtime::auth::testing::settings("audit"),
             ..Default::default()
         },
@@ -151,9 +153,7 @@ async fn api_to_audit_row(count: usize, wait_ms: u32) -> anyhow::Result<Vec<Dura
     let api_settings = task_api::Settings {
         base: BaseSettings { consumer: Default::default(), ..base },
         app: task_api::TaskApiSettings {
-            database: database(
-                service_runtime::testing::fresh_postgres_database(&admin_url(), "task_api_bench").await?,
-            ),
+            database: database(api_url.clone()),
             auth: service_runtime::auth::testing::settings("task-api"),
             ..Default::default()
         },
@@ -199,7 +199,21 @@ async fn api_to_audit_row(count: usize, wait_ms: u32) -> anyhow::Result<Vec<Dura
     api.shutdown().await;
     audit.shutdown().await;
     store.close().await;
+    // Kept when the run fails, for a look.
+    for url in [audit_url, api_url] {
+        drop_database(&url).await.context("while dropping a benchmark database")?;
+    }
     Ok(samples)
+}
+
+/// Drops the database `url` names (a plain name: `fresh_postgres_database` made it).
+async fn drop_database(url: &str) -> anyhow::Result<()> {
+    use sqlx::Connection as _;
+    let name = url.rsplit('/').next().unwrap_or_default();
+    anyhow::ensure!(!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{name:?}");
+    let mut admin = sqlx::PgConnection::connect(&admin_url()).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+    Ok(())
 }
 
 #[tokio::main]
