@@ -105,7 +105,7 @@ async fn record_all(topic: &str, messages: usize, url: String, label: &str) -> a
     let deadline = Instant::now() + DEADLINE;
     let (mut started, mut last_change, mut last_rows) = (None, Instant::now(), 0);
     let rows = loop {
-        let rows = count_rows(store.pool()).await.context("while counting audit_events")?;
+        let rows = count_rows(store.pool(), messages).await.context("while counting audit_events")?;
         if rows > 0 {
             started.get_or_insert_with(Instant::now);
         }
@@ -147,7 +147,16 @@ async fn drop_database(admin: &str, url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn count_rows(pool: &Pool) -> Result<usize, sqlx::Error> {
+/// Rows recorded so far. `COUNT(*)` scans the whole table, and ten times a second that took
+/// a noticeable share of the database's time from the run being measured: the highest `id`
+/// (one index probe) is an upper bound of the count (ids are never reused), so the exact count
+/// runs only once that bound says every row may be there.
+async fn count_rows(pool: &Pool, expected: usize) -> Result<usize, sqlx::Error> {
+    let top = pool.fetch_one(Sql::new(pool.backend(), "SELECT COALESCE(MAX(id), 0) AS n FROM audit_events")).await?;
+    let top: usize = top.int("n")?;
+    if top < expected {
+        return Ok(top);
+    }
     let row = pool.fetch_one(Sql::new(pool.backend(), "SELECT COUNT(*) AS n FROM audit_events")).await?;
     row.int("n")
 }

@@ -251,6 +251,13 @@ pub struct ConsumerSettings {
     pub max_poll_interval_ms: u32,
     /// `auto.commit.interval.ms`: how often stored offsets are committed.
     pub auto_commit_interval_ms: u32,
+    /// `fetch.wait.max.ms`: how long the broker may hold a fetch that found no new records.
+    /// Apache Kafka answers a waiting fetch as soon as records arrive, so the wait costs no
+    /// latency there and librdkafka's 500 ms keeps idle consumers cheap. The local broker
+    /// (nisshi) does not: it re-reads the partitions with halving sleeps (after 1/2, 3/4, …
+    /// of the wait), so a record produced to an idle topic is delivered up to half this long
+    /// later; `config/local.yaml` lowers it (see docs/local-broker.md).
+    pub fetch_wait_max_ms: u32,
     /// `statistics.interval.ms`: how often consumer lag is refreshed in `/metrics`.
     pub statistics_interval_ms: u32,
     /// `auto.offset.reset` for a group without committed offsets.
@@ -272,6 +279,7 @@ impl Default for ConsumerSettings {
             heartbeat_interval_ms: 3_000,
             max_poll_interval_ms: 300_000,
             auto_commit_interval_ms: 1_000,
+            fetch_wait_max_ms: 500,
             statistics_interval_ms: 5_000,
             auto_offset_reset: "earliest".into(),
         }
@@ -394,6 +402,17 @@ mod tests {
         assert_eq!(s.topics.task_events.partitions, 6);
         assert_eq!(s.topics.task_events.retention_ms, topics::EVENT_TOPICS[0].retention_ms);
         assert_eq!((s.topics.reminders.name.as_str(), s.topics.reminders.partitions), ("reminders", 3));
+    }
+
+    #[test]
+    fn the_fetch_wait_defaults_to_librdkafkas_500_ms_and_a_config_file_lowers_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(ConsumerSettings::default().fetch_wait_max_ms, 500);
+        std::fs::write(dir.path().join("local.yaml"), "consumer:\n  fetch_wait_max_ms: 50\n").expect("file");
+
+        let s: BaseSettings = load_from(&[], dir.path(), "local", Some(Default::default())).expect("loads");
+
+        assert_eq!(s.consumer.fetch_wait_max_ms, 50);
     }
 
     #[test]

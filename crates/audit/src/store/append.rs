@@ -1,20 +1,16 @@
-//! [`AuditStore::append`]: a batch of events into their users' chains, in one transaction.
+//! [`AuditStore::append`]: a batch of events into their users' chains, in one transaction
+//! (shared with the batches other callers submit meanwhile, see `group_commit`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use service_runtime::database::{Arg, Backend, Sql, Tx};
+use service_runtime::database::Pool;
 use uuid::Uuid;
 
-use super::rows::{self, HEAD_COLUMNS, Head};
+use super::writes;
 use super::{AuditStore, micros};
 use crate::chain::{Appender, Entry};
 use crate::entry::NewEntry;
-
-/// Rows per INSERT statement: a whole batch (`consumer.max_batch`, 500 by default) in one
-/// statement; 17 binds a row stays below both backends' bind limits (SQLite 32,766, PostgreSQL
-/// 65,535).
-const INSERT_CHUNK: usize = 1000;
 
 /// What a batch did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,147 +25,106 @@ impl AuditStore {
     /// Appends `events` to their users' chains in one transaction, recorded at `now` (see
     /// [`crate::chain::Appender::append`]), skipping events already stored. All or nothing:
     /// on an error nothing is recorded, and the same call can be repeated.
+    ///
+    /// Batches that callers of this store submit while a transaction is running are recorded
+    /// together in the next one, each batch's entries contiguous and in its order, exactly as
+    /// if they had been appended one after the other (see `group_commit`).
     #[tracing::instrument(skip_all, fields(events = events.len()), err(level = "debug"))]
     pub async fn append(&self, events: Vec<NewEntry>, now: DateTime<Utc>) -> Result<AppendOutcome, sqlx::Error> {
-        let now = micros(now);
-        let mut seen = HashSet::with_capacity(events.len());
-        let total = events.len();
-        let events: Vec<NewEntry> = events.into_iter().filter(|e| seen.insert(e.event_id)).collect();
-        let mut duplicates = (total - events.len()) as u64;
-        if events.is_empty() {
-            return Ok(AppendOutcome { recorded: Vec::new(), duplicates });
-        }
-        let users: BTreeSet<&str> = events.iter().map(|e| e.user_id.as_str()).collect();
-        let mut tx = self.pool.begin().await?;
-        let heads = lock_heads(&mut tx, &users).await?;
-        let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-        let existing = existing_ids(&mut tx, &ids).await?;
-        let mut chains: HashMap<String, Appender> =
-            heads.into_iter().map(|h| (h.user_id, Appender::new(h.last, h.last_recorded_at))).collect();
-        let mut recorded = Vec::with_capacity(events.len());
+        self.writer.append(&self.pool, Batch { events, now: micros(now) }).await
+    }
+}
+
+/// One caller's events and the time they are recorded at.
+#[derive(Debug)]
+pub(super) struct Batch {
+    pub(super) events: Vec<NewEntry>,
+    pub(super) now: DateTime<Utc>,
+}
+
+impl Batch {
+    pub(super) fn len(&self) -> usize {
+        self.events.len()
+    }
+}
+
+/// Records `batches` one after the other in one transaction: one outcome per batch, in order.
+///
+/// Under the lock of every chain head the batches touch: events already stored, and events
+/// repeated within or across the batches, are skipped (counted as duplicates of the batch
+/// that repeats them); the rest are appended to their chains in the order given.
+///
+/// `known` holds users whose chain head this process has seen committed: heads are never
+/// deleted, so theirs need not be created again (one statement less per transaction). It is
+/// forgotten on any error, so a head deleted by hand is created again by the retry.
+pub(super) async fn record(
+    pool: &Pool,
+    batches: &[Batch],
+    known: &mut KnownHeads,
+) -> Result<Vec<AppendOutcome>, sqlx::Error> {
+    let result = record_once(pool, batches, known).await;
+    if result.is_err() {
+        known.0.clear();
+    }
+    result
+}
+
+/// Users whose chain head exists (see [`record`]); bounded, since it only saves work.
+#[derive(Debug, Default)]
+pub(super) struct KnownHeads(HashSet<String>);
+
+/// Users remembered at most; past it the set starts again.
+const MAX_KNOWN_HEADS: usize = 100_000;
+
+async fn record_once(
+    pool: &Pool,
+    batches: &[Batch],
+    known: &mut KnownHeads,
+) -> Result<Vec<AppendOutcome>, sqlx::Error> {
+    let mut seen = HashSet::new();
+    let mut outcomes = Vec::with_capacity(batches.len());
+    let mut fresh = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let events: Vec<&NewEntry> = batch.events.iter().filter(|e| seen.insert(e.event_id)).collect();
+        let duplicates = (batch.len() - events.len()) as u64;
+        outcomes.push(AppendOutcome { recorded: Vec::with_capacity(events.len()), duplicates });
+        fresh.push((events, batch.now));
+    }
+    if seen.is_empty() {
+        return Ok(outcomes);
+    }
+    let users: BTreeSet<&str> =
+        fresh.iter().flat_map(|(events, _)| events.iter().map(|e| e.user_id.as_str())).collect();
+    let users: Vec<&str> = users.into_iter().collect();
+    let mut tx = pool.begin().await?;
+    let create: Vec<&str> = users.iter().copied().filter(|u| !known.0.contains(*u)).collect();
+    let heads = writes::lock_heads(&mut tx, &create, &users).await?;
+    let ids: Vec<Uuid> = seen.into_iter().collect();
+    let existing = writes::existing_ids(&mut tx, &ids).await?;
+    let mut chains: HashMap<String, Appender> =
+        heads.into_iter().map(|h| (h.user_id, Appender::new(h.last, h.last_recorded_at))).collect();
+    for ((events, now), outcome) in fresh.into_iter().zip(&mut outcomes) {
         for event in events {
             if existing.contains(&event.event_id) {
-                duplicates += 1;
+                outcome.duplicates += 1;
                 continue;
             }
             let Some(chain) = chains.get_mut(&event.user_id) else {
                 return Err(sqlx::Error::Protocol(format!("no chain head for user {}", event.user_id)));
             };
-            recorded.push(chain.append(event, now));
-        }
-        for chunk in recorded.chunks(INSERT_CHUNK) {
-            tx.execute(insert(tx.backend(), chunk)).await?;
-        }
-        let touched: BTreeSet<&str> = recorded.iter().map(|e| e.event.user_id.as_str()).collect();
-        update_heads(&mut tx, touched.into_iter().filter_map(|u| chains.get_key_value(u))).await?;
-        tx.commit().await?;
-        Ok(AppendOutcome { recorded, duplicates })
-    }
-}
-
-/// Makes sure every user has a chain head, then locks them in user order and reads them.
-async fn lock_heads(tx: &mut Tx, users: &BTreeSet<&str>) -> Result<Vec<Head>, sqlx::Error> {
-    let backend = tx.backend();
-    let mut create = Sql::new(backend, "INSERT INTO audit_chain_heads (user_id) VALUES ");
-    for (i, user) in users.iter().enumerate() {
-        if i > 0 {
-            create.push(", ");
-        }
-        create.bind_list([Arg::Text((*user).to_owned())]);
-    }
-    create.push(" ON CONFLICT (user_id) DO NOTHING");
-    tx.execute(create).await?;
-    let mut select = Sql::new(backend, &format!("SELECT {HEAD_COLUMNS} FROM audit_chain_heads WHERE user_id IN "));
-    select.bind_list(users.iter().map(|u| Arg::Text((*u).to_owned()))).push(" ORDER BY user_id");
-    if backend == Backend::Postgres {
-        select.push(" FOR UPDATE");
-    }
-    tx.fetch_all(select).await?.iter().map(rows::head).collect()
-}
-
-/// Which of `ids` are recorded already.
-async fn existing_ids(tx: &mut Tx, ids: &[Uuid]) -> Result<HashSet<Uuid>, sqlx::Error> {
-    let mut found = HashSet::new();
-    for chunk in ids.chunks(INSERT_CHUNK * 4) {
-        let mut sql = Sql::new(tx.backend(), "SELECT event_id FROM audit_events WHERE event_id IN ");
-        sql.bind_list(chunk.iter().map(|id| Arg::Uuid(*id)));
-        for row in tx.fetch_all(sql).await? {
-            found.insert(row.uuid("event_id")?);
+            outcome.recorded.push(chain.append(event.clone(), now));
         }
     }
-    Ok(found)
-}
-
-fn insert(backend: Backend, entries: &[Entry]) -> Sql {
-    let mut sql = Sql::new(
-        backend,
-        "INSERT INTO audit_events (event_id, event_type, known_type, subject, user_id, actor, occurred_at, \
-         recorded_at, source_topic, source_partition, source_offset, correlation_id, payload, changes, chain_seq, \
-         prev_hash, hash) VALUES ",
-    );
-    for (i, entry) in entries.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        let e = &entry.event;
-        let changes = e.changes.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default());
-        sql.bind_list([
-            Arg::Uuid(e.event_id),
-            Arg::Text(e.event_type.clone()),
-            Arg::Bool(e.known_type),
-            Arg::Text(e.subject.clone()),
-            Arg::Text(e.user_id.clone()),
-            Arg::Text(e.actor.clone()),
-            Arg::Time(e.occurred_at),
-            Arg::Time(entry.recorded_at),
-            Arg::Text(e.source.topic.clone()),
-            Arg::Int(i64::from(e.source.partition)),
-            Arg::Int(e.source.offset),
-            Arg::OptText(e.correlation_id.clone()),
-            Arg::Text(e.payload.clone()),
-            Arg::OptText(changes),
-            Arg::Int(entry.link.seq),
-            Arg::Text(entry.link.prev_hash.clone()),
-            Arg::Text(entry.link.hash.clone()),
-        ]);
+    let entries: Vec<&Entry> = outcomes.iter().flat_map(|o| &o.recorded).collect();
+    writes::insert_entries(&mut tx, &entries).await?;
+    let touched: BTreeSet<&str> = entries.iter().map(|e| e.event.user_id.as_str()).collect();
+    let moved: Vec<(&str, &Appender)> =
+        touched.into_iter().filter_map(|u| chains.get_key_value(u).map(|(u, c)| (u.as_str(), c))).collect();
+    writes::update_heads(&mut tx, &moved).await?;
+    tx.commit().await?;
+    if known.0.len() + create.len() > MAX_KNOWN_HEADS {
+        known.0.clear();
     }
-    sql
-}
-
-/// Moves each touched chain's head to its new last entry: one statement on PostgreSQL
-/// (arrays unnested), one per user on SQLite (in-process, no round trips).
-async fn update_heads<'a>(
-    tx: &mut Tx,
-    chains: impl Iterator<Item = (&'a String, &'a Appender)>,
-) -> Result<(), sqlx::Error> {
-    if let Tx::Postgres(t) = tx {
-        let (mut users, mut seqs, mut hashes, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (user, chain) in chains {
-            users.push(user.clone());
-            seqs.push(chain.last().seq);
-            hashes.push(chain.last().hash.clone());
-            times.push(chain.last_recorded_at());
-        }
-        sqlx::query(
-            "UPDATE audit_chain_heads AS h SET last_seq = v.seq, last_hash = v.hash, last_recorded_at = v.at \
-             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::timestamptz[]) AS v(user_id, seq, hash, at) \
-             WHERE h.user_id = v.user_id",
-        )
-        .bind(users)
-        .bind(seqs)
-        .bind(hashes)
-        .bind(times)
-        .execute(&mut **t)
-        .await?;
-        return Ok(());
-    }
-    for (user, chain) in chains {
-        let mut sql = Sql::new(tx.backend(), "UPDATE audit_chain_heads SET last_seq = ");
-        sql.bind(Arg::Int(chain.last().seq));
-        sql.push(", last_hash = ").bind(Arg::Text(chain.last().hash.clone()));
-        sql.push(", last_recorded_at = ").bind(Arg::OptTime(chain.last_recorded_at()));
-        sql.push(" WHERE user_id = ").bind(Arg::Text(user.clone()));
-        tx.execute(sql).await?;
-    }
-    Ok(())
+    known.0.extend(create.iter().map(|u| (*u).to_owned()));
+    Ok(outcomes)
 }

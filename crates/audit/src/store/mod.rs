@@ -4,6 +4,8 @@
 //! # Layout
 //! - `append`: [`AuditStore::append`]: a batch of events into their users' chains, in one
 //!   transaction, skipping events already recorded.
+//! - `group_commit`: concurrent appends of one process share transactions.
+//! - `writes`: an append's statements per backend (arrays on PostgreSQL, short lists on SQLite).
 //! - `query`: [`AuditQuery`], [`AuditPage`]: filtered, keyset-paginated reads; a task's history;
 //!   export pages.
 //! - `verify`: [`AuditStore::verify_user`] / [`AuditStore::verify_all`]: recompute chains.
@@ -22,11 +24,14 @@
 //!   any `UPDATE` on both backends. Retention deletes whole chain prefixes.
 
 mod append;
+mod group_commit;
 mod query;
 mod retention;
 mod rows;
 mod verify;
+mod writes;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -45,17 +50,20 @@ const MIGRATIONS: Migrations = Migrations {
     sqlite: &[(1, "audit", include_str!("../../migrations/sqlite/0001_audit.sql"))],
 };
 
-/// The audit trail's storage. Cheap to clone (a pool handle).
+/// The audit trail's storage. Cheap to clone (a pool handle); clones share one
+/// `group_commit` queue.
 #[derive(Debug, Clone)]
 pub struct AuditStore {
     pool: Pool,
+    writer: Arc<group_commit::GroupCommit>,
 }
 
 impl AuditStore {
     /// Connects (retrying while the database is unreachable, for at most `patience`) and
     /// brings the schema up to date.
     pub async fn connect(settings: &DatabaseSettings, patience: Duration) -> Result<Self, sqlx::Error> {
-        Ok(Self { pool: Pool::connect_patiently(settings, &MIGRATIONS, patience).await? })
+        let pool = Pool::connect_patiently(settings, &MIGRATIONS, patience).await?;
+        Ok(Self { pool, writer: Arc::default() })
     }
 
     /// The backend.

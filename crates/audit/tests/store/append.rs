@@ -69,3 +69,28 @@ async fn concurrent_batches_for_one_user_build_one_gapless_chain() {
         assert_eq!(seqs, (1..=200).collect());
     }
 }
+
+#[tokio::test]
+async fn a_batch_the_database_refuses_fails_only_its_own_caller_while_concurrent_batches_are_recorded() {
+    let fixture = postgres().await;
+    let store = fixture.store.clone();
+    // A large batch first, so the next ones queue behind it and share a transaction.
+    let first: Vec<_> = (0..400).map(|i| entry(&format!("user-{}", i % 50), "t0", i)).collect();
+    let good: Vec<_> = (0..5).map(|i| entry("alice", "t1", 1_000 + i)).collect();
+    let mut bad: Vec<_> = (0..5).map(|i| entry("bob", "t2", 2_000 + i)).collect();
+    bad[2].payload = "{\"nul\":\"\0\"}".into(); // PostgreSQL refuses NUL in text (SQLSTATE 22021)
+
+    let appends = [first, good, bad].map(|batch| {
+        let store = store.clone();
+        tokio::spawn(async move { store.append(batch, chrono::Utc::now()).await })
+    });
+    let [first, good, bad] = appends;
+
+    assert_eq!(first.await.expect("no panic").expect("first batch").recorded.len(), 400);
+    assert_eq!(good.await.expect("no panic").expect("good batch").recorded.len(), 5);
+    let refused = bad.await.expect("no panic").expect_err("the NUL is refused");
+    assert!(refused.to_string().contains("0x00") || refused.to_string().contains("22021"), "{refused}");
+    let report = store.verify_all().await.expect("verify");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.entries_checked, 405, "nothing of the refused batch is recorded");
+}

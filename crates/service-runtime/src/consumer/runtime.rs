@@ -95,6 +95,7 @@ impl<H: Handler> ConsumerRuntime<H> {
             .set("session.timeout.ms", settings.session_timeout_ms.to_string())
             .set("heartbeat.interval.ms", settings.heartbeat_interval_ms.to_string())
             .set("max.poll.interval.ms", settings.max_poll_interval_ms.to_string())
+            .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
             .set("statistics.interval.ms", settings.statistics_interval_ms.to_string());
         for (key, value) in &kafka.librdkafka {
             config.set(key, value);
