@@ -73,6 +73,7 @@ bench: broker ## benchmarks against the local broker and PostgreSQL (BENCH_MESSA
 	$(CARGO) bench -p service-runtime --bench connection_round_trip
 	$(CARGO) bench -p task-api --bench create_latency
 	$(CARGO) bench -p audit --bench record_throughput
+	$(CARGO) bench -p audit --bench event_latency
 
 bench-audit: broker ## audit recording (PostgreSQL on DATABASE_URL, and SQLite) vs a do-nothing consumer over the same events
 	$(CARGO) bench -p audit --bench record_throughput
