@@ -18,12 +18,21 @@
 //!   exponential backoff and jitter, never skipped, and `/readyz` reports not ready meanwhile.
 //! - Backpressure: a partition whose worker falls behind is paused (not its neighbours) and
 //!   resumed when it catches up; the poll loop never blocks, so the member stays in the group.
+//!
+//! # Layout
+//! - `runtime`: [`ConsumerRuntime`], the poll loop: assignment, dispatch, pause and resume,
+//!   shutdown.
+//! - `partition`: one partition's worker: batches, retries, dead-lettering, offset storing.
+//! - `dead_letter`: the dead-letter record's headers, and which producer errors no retry fixes.
+//! - `context`: rebalance callbacks and the assignment's workers; `handler`, `message`,
+//!   `backoff`: the handler interface, the inbound message, retry delays.
 
 mod backoff;
 mod context;
 mod dead_letter;
 mod handler;
 mod message;
+mod partition;
 mod runtime;
 
 pub use backoff::Backoff;
