@@ -15,14 +15,6 @@ pub trait Probe: Send + Sync + 'static {
     fn check(&self) -> BoxFuture<'_, Result<(), String>>;
 }
 
-/// A database answers `SELECT 1`: every service with a database adds its pool as the
-/// `database` probe.
-impl Probe for crate::database::Pool {
-    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.ping().await.map_err(|error| error.to_string()) })
-    }
-}
-
 /// How long one probe may take before it counts as failed.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 

@@ -260,3 +260,11 @@ async fn sqlite_pool(url: &str, max_connections: u32) -> Result<SqlitePool, sqlx
         .connect_with(options)
         .await
 }
+
+/// A database answers `SELECT 1`: every service with a database adds its pool as the
+/// `database` probe of `/readyz`.
+impl crate::health::Probe for Pool {
+    fn check(&self) -> futures::future::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.ping().await.map_err(|error| error.to_string()) })
+    }
+}
