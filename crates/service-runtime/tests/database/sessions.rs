@@ -38,10 +38,15 @@ async fn a_begin_dropped_while_begin_is_on_the_wire_leaves_no_transaction_open_o
         let begin = tokio::time::timeout(Duration::from_millis(300), pool.begin()).await;
         assert!(begin.is_err(), "BEGIN's answer is held back for longer than the caller waits");
     }
-    // A leaked transaction would stay open until idle_in_transaction_session_timeout (60 s);
-    // the abandoned BEGINs and their rollbacks are answered within a few delays.
+    // Once every connection is back in the pool, the abandoned BEGINs have been answered and
+    // what they left behind is final: a leaked transaction would stay open until
+    // idle_in_transaction_session_timeout (60 s); a rollback in flight ends within a delay.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pg = pool.as_postgres().expect("a PostgreSQL pool");
+    while pg.num_idle() < pg.size() as usize && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(pg.num_idle(), pg.size() as usize, "every connection came back to the pool");
     let mut open = idle_in_transaction(&name).await;
     while open > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
