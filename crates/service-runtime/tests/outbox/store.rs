@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
+use service_runtime::database::{Arg, Backend, Sql};
 use service_runtime::outbox::{self, Outbox, OutboxEvent, OutboxRow};
 use sqlx::postgres::PgListener;
 use uuid::Uuid;
@@ -152,12 +153,18 @@ async fn enqueue_notifies_the_configs_channel_when_the_transaction_commits_and_n
     rolled_back.rollback().await.expect("rollback");
     let mut open = pool.begin().await.expect("begin");
     outbox::enqueue(&mut open, &FIRST, &[event(TOPIC, "a", 1)]).await.expect("enqueue");
-    let before_commit = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await;
+    // Notifications arrive in commit order: a marker sent now comes first unless the rollback
+    // or the open transaction notified already (no waiting for something not to happen).
+    let mut marker = Sql::new(Backend::Postgres, "SELECT pg_notify(");
+    marker.bind(Arg::Text(FIRST.channel().to_owned())).push(", 'marker')");
+    pool.execute(marker).await.expect("marker");
+    let first = tokio::time::timeout(Duration::from_secs(10), listener.recv()).await;
     open.commit().await.expect("commit");
     let after_commit = tokio::time::timeout(Duration::from_secs(10), listener.recv()).await;
 
-    assert!(before_commit.is_err(), "nothing is notified before the commit, nor by the rollback: {before_commit:?}");
+    let first = first.expect("the marker in time").expect("notification");
+    assert_eq!(first.payload(), "marker", "nothing is notified before the commit, nor by the rollback");
     let notification = after_commit.expect("notified in time").expect("notification");
-    assert_eq!(notification.channel(), FIRST.channel());
+    assert_eq!((notification.channel(), notification.payload()), (FIRST.channel(), ""));
     db.drop_database().await;
 }
