@@ -50,9 +50,10 @@ fuzz: broker build ## fuzz the task API with schemathesis from its OpenAPI docum
 validate-asyncapi: ## validate contracts/asyncapi.yaml with the AsyncAPI parser and cross-check the catalogue
 	@cd tests/contracts && npm ci --no-audit --no-fund --silent && node validate-asyncapi.mjs
 
-check-deploy: ## check deploy/k8s against contracts/ and the services' settings
+check-deploy: ## render the dev and production overlays, validate every resource (kubectl, kubernetes-validate, CRD schemas), check them against contracts/ and the settings
 	@python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
 	@python3 deploy/k8s/check.py
+	@tests/deploy/run.sh
 
 smoke: build ## `make run`, every service answers /healthz and /readyz, `make stop` leaves no process
 	@tests/smoke/run-and-stop.sh

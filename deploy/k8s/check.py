@@ -12,9 +12,12 @@
   production.yaml's kafka.ca_file points, listens on base.yaml's http.port, probes /healthz and
   /readyz, and gives SIGTERM handling (consumer.shutdown_grace_ms + producer flush) time to end;
 - the sample Kafka cluster matches production.yaml's bootstrap address and the strimzi.io/cluster
-  labels.
+  labels;
+- the KEDA ScaledObjects (components/keda) scale each consumer on exactly its group (the service's
+  consumer.group_id) and the topics it reads, no further than their partitions, through the
+  TriggerAuthentication whose KafkaUser may only Describe those groups and topics.
 
-It does not replace `kubectl kustomize` or schema validation (docs/deployment.md, "Checking the
+Rendering and schema validation are tests/deploy/run.sh's (docs/deployment.md, "Checking the
 manifests"). Exit status 1 on any problem.
 """
 
@@ -99,6 +102,64 @@ def contract_acls() -> dict[str, set[tuple[str, str, str]]]:
     for group in catalogue["consumer_groups"]:
         needed[group["service"]] |= {("group", group["group_id"], "Read"), ("group", group["group_id"], "Describe")}
     return needed
+
+
+def check_keda(rendered: dict[str, list[dict]], cluster_name: str) -> None:
+    """The ScaledObjects against the catalogue's consumer groups and the services' settings."""
+    docs = rendered.get("components/keda", [])
+    catalogue = load(ROOT / "contracts" / "topics.json")
+    partitions = {t["name"]: t["partitions"] for t in catalogue["topics"]}
+    scaled = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ScaledObject"}
+    auths = {d["metadata"]["name"]: d for d in docs if d["kind"] == "TriggerAuthentication"}
+    groups = catalogue["consumer_groups"]
+    if set(scaled) != {g["service"] for g in groups}:
+        problem(f"ScaledObjects {sorted(scaled)} differ from the consumers {sorted(g['service'] for g in groups)}")
+    needed_acls: set[tuple[str, str, str]] = set()
+    for group in groups:
+        service, group_id, topics = group["service"], group["group_id"], set(group["topics"])
+        needed_acls |= {("group", group_id, "Describe")} | {("topic", t, "Describe") for t in topics}
+        settings_group = service_settings(service).get("consumer", {}).get("group_id")
+        if settings_group != group_id:
+            problem(f"{service}: consumer.group_id {settings_group}, catalogue {group_id}")
+        obj = scaled.get(service)
+        if not obj:
+            continue
+        spec = obj["spec"]
+        if spec.get("scaleTargetRef", {}).get("name") != service or spec["scaleTargetRef"].get("kind", "Deployment") != "Deployment":
+            problem(f"ScaledObject {service}: must target the Deployment {service}")
+        triggers = spec.get("triggers", [])
+        pairs = {(t.get("metadata", {}).get("consumerGroup"), t.get("metadata", {}).get("topic")) for t in triggers}
+        if pairs != {(group_id, t) for t in topics} or len(triggers) != len(topics):
+            problem(f"ScaledObject {service}: triggers on {sorted(pairs)}, expected group {group_id} on {sorted(topics)}")
+        most = max(partitions[t] for t in topics)
+        if not 1 <= spec.get("minReplicaCount", 0) <= spec.get("maxReplicaCount", 100) <= most:
+            problem(f"ScaledObject {service}: need 1 <= minReplicaCount <= maxReplicaCount <= {most} partitions")
+        bootstrap = service_settings(service).get("kafka", {}).get("bootstrap_servers")
+        for t in triggers:
+            meta = t.get("metadata", {})
+            if t.get("type") != "kafka" or meta.get("bootstrapServers") != bootstrap:
+                problem(f"ScaledObject {service}: kafka trigger on {bootstrap} (production.yaml) expected")
+            if (meta.get("sasl"), meta.get("tls")) != ("scram_sha512", "enable"):
+                problem(f"ScaledObject {service}: trigger must use sasl scram_sha512 and tls enable")
+            if int(meta.get("lagThreshold", 0)) < 1:
+                problem(f"ScaledObject {service}: lagThreshold must be set")
+            if t.get("authenticationRef", {}).get("name") not in auths:
+                problem(f"ScaledObject {service}: authenticationRef names no TriggerAuthentication here")
+    for name, auth in auths.items():
+        refs = {r["parameter"]: (r["name"], r["key"]) for r in auth["spec"].get("secretTargetRef", [])}
+        if refs.get("ca") != (f"{cluster_name}-cluster-ca-cert", "ca.crt"):
+            problem(f"TriggerAuthentication {name}: ca must come from {cluster_name}-cluster-ca-cert/ca.crt")
+        user = refs.get("password", ("", ""))[0]
+        kafka_user = next((d for d in docs if d["kind"] == "KafkaUser" and d["metadata"]["name"] == user), None)
+        if not kafka_user or refs["password"][1] != "password":
+            problem(f"TriggerAuthentication {name}: password must be the Secret of a KafkaUser in components/keda")
+            continue
+        granted = set()
+        for acl in kafka_user["spec"].get("authorization", {}).get("acls", []):
+            resource = acl["resource"]
+            granted |= {(resource["type"], resource.get("name", ""), op) for op in acl["operations"]}
+        if granted != needed_acls:
+            problem(f"KafkaUser {user}: ACLs {sorted(granted - needed_acls)} not needed, {sorted(needed_acls - granted)} missing")
 
 
 def main() -> int:
@@ -211,6 +272,8 @@ def main() -> int:
                     problem(f"{service}: production.yaml bootstrap {bootstrap}, sample cluster {address}")
             if listener.get("authentication", {}).get("type") != "scram-sha-512" or not listener.get("tls"):
                 problem(f"Kafka listener {listener['name']}: TLS with scram-sha-512 expected")
+
+    check_keda(rendered, cluster_name)
 
     for p in problems:
         print(f"FAIL {p}")
