@@ -23,9 +23,13 @@ installed() {
 
 install() {
   if installed; then return 0; fi
-  echo "Installing nisshi $NISSHI_VERSION into ~/.cargo/bin (first build takes about 20 minutes on 2 cores)..."
+  local started=$SECONDS
+  echo "Installing the local Kafka-protocol broker, nisshi $NISSHI_VERSION, into ~/.cargo/bin."
+  echo "This happens once per machine and compiles about 460 crates: about 20 minutes on 2 cores"
+  echo "(cargo prints each crate as it goes; docs/local-broker.md says why it cannot be smaller)."
   # Its locked dependencies declare Rust 1.96 but build on 1.95.
   cargo install nisshi --version "$NISSHI_VERSION" --locked --ignore-rust-version
+  echo "nisshi $NISSHI_VERSION installed in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"
 }
 
 listening() {
