@@ -2,7 +2,10 @@ use anyhow::Context as _;
 
 const USAGE: &str = "usage: audit                          consume, record and serve the audit trail
        audit verify [--user USER_ID]  verify one user's hash chain, or every chain: prints a JSON
-                                      report; exit 1 if a chain is broken, 2 if it cannot verify";
+                                      report; exit 1 if a chain is broken, 2 if it cannot verify
+       audit dlq list [...] | audit dlq replay [...]
+                                      the group's dead letters: list them, put them back (`audit dlq`
+                                      prints the options)";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -33,6 +36,11 @@ async fn main() -> anyhow::Result<()> {
                     std::process::exit(2)
                 }
             }
+        }
+        ["dlq", rest @ ..] => {
+            let settings = audit::Settings::load().context("while loading settings")?;
+            let rest: Vec<String> = rest.iter().map(|s| (*s).to_owned()).collect();
+            std::process::exit(service_runtime::dlq::command::exit_status(audit::SERVICE, &settings.base, &rest).await)
         }
         _ => anyhow::bail!("{USAGE}"),
     }

@@ -100,6 +100,11 @@ pub mod dead_letter_headers {
     /// size in bytes (decimal). The dead letter's value is then the original's first bytes.
     pub const TRUNCATED: &str = "dlq.truncated";
 
+    /// Not on a dead letter but on a record replayed from one (`<service> dlq replay`): the dead
+    /// letter it came from, `<dead-letter topic>/<partition>/<offset>`. Kept, like any original
+    /// header, if the replayed record is dead-lettered again; dropped when that one is replayed.
+    pub const REPLAYED_FROM: &str = "dlq.replayed_from";
+
     /// All of them, in the order above, but for the optional [`TRUNCATED`].
     pub const ALL: [&str; 8] =
         [ERROR, ERROR_KIND, ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET, GROUP, ATTEMPTS, FAILED_AT];

@@ -26,6 +26,7 @@
 //! - [`auth`]: bearer-token (JWT) verification, the caller's identity (an axum extractor),
 //!   development tokens.
 //! - [`problem`]: HTTP errors as RFC 9457 problem details ([`problem::ApiError`]).
+//! - [`dlq`]: dead letters after the fact: `<service> dlq list` and `dlq replay`.
 //! - [`client`]: service-to-service HTTP calls with the service's own token (development,
 //!   client credentials or a token file), on behalf of a user, retried where safe.
 
@@ -33,6 +34,7 @@ pub mod auth;
 pub mod client;
 pub mod consumer;
 pub mod database;
+pub mod dlq;
 pub mod health;
 pub mod http;
 pub mod jobs;

@@ -6,6 +6,7 @@
 //! topics, consumer group and database.
 
 mod chain;
+mod dlq_replay;
 mod helpers;
 mod queries;
 mod recording;

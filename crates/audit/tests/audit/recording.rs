@@ -106,7 +106,7 @@ async fn reset_offsets_to_beginning(group: &str, topics: &Topics) {
 }
 
 /// The group's committed offsets for `topics`, summed.
-async fn committed_total(group: &str, topics: &Topics) -> i64 {
+pub(crate) async fn committed_total(group: &str, topics: &Topics) -> i64 {
     let (group, topics) = (group.to_owned(), topics.clone());
     tokio::task::spawn_blocking(move || {
         let (consumer, tpl) = group_client(&group, &topics, None);

@@ -6,6 +6,7 @@
 mod batches;
 mod broker_differences;
 mod consume;
+mod dlq;
 mod helpers;
 mod jobs;
 mod labels;
