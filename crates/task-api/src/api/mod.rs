@@ -28,7 +28,7 @@ mod write;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use input::FromJson;
+pub use input::{FromJson, NewTaskOnBehalf};
 pub use openapi::document;
 pub use state::AppState;
 

@@ -9,13 +9,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::{Value, json};
-use service_runtime::auth::Caller;
+use service_runtime::auth::{Actor, Caller, ON_BEHALF_SCOPE};
 use service_runtime::problem::ApiError;
 use sha2::{Digest, Sha256};
 use task_domain::{NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
-use crate::api::input::FromJson as _;
+use crate::api::input::{FromJson as _, NewTaskOnBehalf};
 use crate::api::problem::invalid;
 use crate::api::request::{self, REQUEST_ID};
 use crate::api::{AppState, evaluate, openapi, problem, query, write};
@@ -65,6 +65,8 @@ async fn commit(state: &AppState, mut tx: Tx, change: Change<'_>, context: &Even
 
 /// `POST /v1/tasks`: 201 with `Location`. With `Idempotency-Key`, a repeat of the same request
 /// answers the original response and creates nothing; the same key with another body is 422.
+/// With `series` (a service acting for the user only), an occurrence that already has its task
+/// answers 200 with that task and creates nothing (see `docs/recurrence.md`).
 #[utoipa::path(
     post,
     path = "/v1/tasks",
@@ -73,10 +75,27 @@ async fn commit(state: &AppState, mut tx: Tx, change: Change<'_>, context: &Even
     summary = "Create a task",
     description = "Answers 201 with the task, its `Location` and `ETag`. With `Idempotency-Key`, a repeat of \
                    the same request answers the original response (`Idempotent-Replayed: true`) and creates \
-                   nothing; the same key with another body is 422.",
+                   nothing; the same key with another body is 422. `series` places the task in an existing \
+                   recurring series and is accepted only from a service acting for the user (a user gets 422, \
+                   `read_only`): when the series already has a task for that occurrence (the same \
+                   `series.occurrence_at`, or the same `series.follows`), the answer is 200 with the existing \
+                   task, and nothing is created or published, so a successor is created once however often \
+                   the completion is delivered.",
     params(openapi::IdempotencyKey, openapi::RequestContext),
     request_body(content = inline(openapi::NewTask), content_type = "application/json"),
     responses(
+        (
+            status = 200,
+            description = "The series already has a task for this occurrence (`series` only): that task, unchanged; \
+                           nothing was created.",
+            body = inline(openapi::Task),
+            headers(
+                ("ETag" = String, description = "The existing task's version, quoted."),
+                ("Location" = String, description = "The existing task's URL, `/v1/tasks/{id}`."),
+                ("X-Request-Id" = String, description = "The request's id (the one sent, or a new one)."),
+                ("Idempotent-Replayed" = String, description = "`true` when this answers a repeated request."),
+            ),
+        ),
         (
             status = 201,
             description = "Created. A repeat with the same `Idempotency-Key` answers the original response.",
@@ -114,11 +133,16 @@ pub(crate) async fn create(
 
 async fn create_task(state: AppState, caller: Caller, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let json = json_body(&body)?;
-    let valid = if evaluate::new_task_evaluates_a_rule(&json) {
+    // Only a service acting for the user (the recurring-task service) places a task in a series.
+    let on_behalf = matches!(caller.actor, Actor::Service(_)) && caller.has_scope(ON_BEHALF_SCOPE);
+    let read = move |json: &Value| {
+        if on_behalf { NewTaskOnBehalf::from_json(json) } else { NewTask::from_json(json).map(|valid| (valid, None)) }
+    };
+    let (valid, series) = if evaluate::new_task_evaluates_a_rule(&json) {
         let json = json.clone();
-        evaluate::off_request_thread(move || NewTask::from_json(&json)).await?
+        evaluate::off_request_thread(move || read(&json)).await?
     } else {
-        NewTask::from_json(&json)
+        read(&json)
     }
     .map_err(invalid)?;
     let key = request::idempotency_key(&headers)?;
@@ -136,21 +160,39 @@ async fn create_task(state: AppState, caller: Caller, headers: HeaderMap, body: 
         }
         return Ok(replay(stored, &context));
     }
-    let task = Task::create(valid, caller.user_id.clone(), Utc::now());
-    tx.insert_task(&task).await.map_err(storage)?;
+    let (task, status) = match series {
+        None => {
+            let task = Task::create(valid, caller.user_id.clone(), Utc::now());
+            tx.insert_task(&task).await.map_err(storage)?;
+            (task, StatusCode::CREATED)
+        }
+        Some(series) => {
+            let task = Task::create_in_series(valid, caller.user_id.clone(), Utc::now(), series).map_err(invalid)?;
+            match tx.insert_occurrence(&task).await.map_err(storage)? {
+                None => (task, StatusCode::CREATED),
+                // The occurrence has its task already (a redelivered completion, a race):
+                // answer with it and create nothing.
+                Some(existing) => (existing, StatusCode::OK),
+            }
+        }
+    };
     let location = format!("/v1/tasks/{}", task.id());
     if let Some(key) = &key {
         let stored = StoredResponse {
             request_hash,
-            status: StatusCode::CREATED.as_u16(),
+            status: status.as_u16(),
             body: serde_json::to_vec(&task.snapshot()).map_err(ApiError::internal)?,
             location: Some(location.clone()),
             created_at: Utc::now(),
         };
         tx.idempotency_put(&caller.user_id, key, &stored).await.map_err(storage)?;
     }
-    commit(&state, tx, Change::Created(&task), &context).await?;
-    let mut response = respond(StatusCode::CREATED, &task, &context);
+    if status == StatusCode::CREATED {
+        commit(&state, tx, Change::Created(&task), &context).await?;
+    } else {
+        tx.commit().await.map_err(storage)?;
+    }
+    let mut response = respond(status, &task, &context);
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }

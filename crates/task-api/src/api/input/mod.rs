@@ -8,10 +8,12 @@
 //!
 //! # Layout
 //! - `reader`: the JSON reader and its structural checks.
-//! - this module: [`FromJson`], reading and validating in one step.
+//! - this module: [`FromJson`], reading and validating in one step ([`NewTask`] for a user,
+//!   [`NewTaskOnBehalf`] for a service, which may also send `series`).
 
 mod reader;
 
+use event_schema::SeriesPosition;
 use serde_json::Value;
 use task_domain::{NewTask, TaskPatch, ValidNewTask, ValidTaskPatch, ValidationErrors};
 
@@ -24,12 +26,28 @@ pub trait FromJson {
     fn from_json(body: &Value) -> Result<Self::Valid, ValidationErrors>;
 }
 
+/// A `POST /v1/tasks` body from a plain user: `series` is a `read_only` error.
 impl FromJson for NewTask {
     type Valid = ValidNewTask;
 
     fn from_json(body: &Value) -> Result<ValidNewTask, ValidationErrors> {
-        let (raw, reader) = reader::read_new(body);
+        let (raw, _, reader) = reader::read_new(body, false);
         merge(reader.errors, raw.validate_except(&reader.broken))
+    }
+}
+
+/// A `POST /v1/tasks` body from a service acting for the user: a new task and, optionally,
+/// its place in an existing series (`series`, checked against the task by
+/// `Task::create_in_series`).
+#[derive(Debug)]
+pub struct NewTaskOnBehalf;
+
+impl FromJson for NewTaskOnBehalf {
+    type Valid = (ValidNewTask, Option<SeriesPosition>);
+
+    fn from_json(body: &Value) -> Result<Self::Valid, ValidationErrors> {
+        let (raw, series, reader) = reader::read_new(body, true);
+        merge(reader.errors, raw.validate_except(&reader.broken)).map(|valid| (valid, series))
     }
 }
 
