@@ -347,4 +347,30 @@ mod tests {
             assert_eq!(fields(&errors), [("recurrence.rrule", Rule::Format)], "{rrule}");
         }
     }
+
+    #[test]
+    fn the_body_the_domain_builds_for_a_successor_is_read_back_with_its_series_position() {
+        let mut first = created(&json!({
+            "title": "Stand-up", "description": "notes", "tags": ["work"], "due_at": "2030-03-04T09:00:00Z",
+            "time_zone": "Europe/Berlin", "reminders": [{"before_due": "PT15M"}, {"at": "2030-03-03T18:00:00Z"}],
+            "recurrence": {"rrule": "FREQ=DAILY;COUNT=3", "anchor": "due"}
+        }));
+        first.complete(DateTime::parse_from_rfc3339("2030-03-04T10:00:00Z").expect("instant").to_utc());
+        let task_domain::NextOccurrence::Create(successor) =
+            task_domain::next_occurrence(&first.snapshot()).expect("valid")
+        else {
+            panic!("a daily task has a successor")
+        };
+
+        let (valid, series) = NewTaskOnBehalf::from_json(&successor.body()).expect("the API accepts the body");
+
+        assert_eq!(series, Some(successor.series));
+        let task = Task::create_in_series(valid, "alice", Utc::now(), successor.series).expect("a valid position");
+        assert_eq!(task.due_at(), successor.task.due_at);
+        assert_eq!(task.reminders().to_wire(), successor.task.reminders);
+        assert!(
+            NewTask::from_json(&successor.body()).is_err_and(|e| e.has("series", Rule::ReadOnly)),
+            "a user may not send it"
+        );
+    }
 }
