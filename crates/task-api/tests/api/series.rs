@@ -164,3 +164,27 @@ async fn a_series_position_that_contradicts_the_task_is_422_naming_its_fields() 
     assert_eq!(body(needs_recurrence).await["errors"][0]["rule"], "requires_recurrence");
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_the_recurrence_of_a_successor_restarts_its_series_position_there() {
+    let app = spawn_app().await;
+    let (first, successor) = first_and_successor(&app).await;
+    let created = body(as_service(&app, "alice").json(&successor).send().await.expect("send")).await;
+    let path = format!("/v1/tasks/{}", created["id"].as_str().expect("id"));
+
+    let response = app
+        .request(Method::PATCH, &path, "alice")
+        .header("if-match", "\"1\"")
+        .json(&json!({"recurrence": {"rrule": "FREQ=WEEKLY"}}))
+        .send()
+        .await
+        .expect("patch");
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let read = body(app.request(Method::GET, &path, "alice").send().await.expect("get")).await;
+    assert_eq!(read["series_id"], first["id"], "still the same series");
+    assert_eq!((&read["series_start"], &read["occurrence_at"]), (&read["due_at"], &read["due_at"]));
+    assert_eq!(read["occurrence_number"], 1);
+    assert_eq!(read["follows"], "2030-03-04T09:00:00Z");
+    app.shutdown().await;
+}
