@@ -160,7 +160,10 @@ impl TaskApi {
         let mut tasks = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut path = format!("/v1/tasks?limit=200&sort=due_at,created_at&{query}");
+            let mut path = "/v1/tasks?limit=200&sort=due_at,created_at".to_owned();
+            if !query.is_empty() {
+                path.push_str(&format!("&{query}"));
+            }
             if let Some(cursor) = &cursor {
                 path.push_str(&format!("&cursor={cursor}"));
             }
