@@ -33,5 +33,5 @@ pub mod types;
 pub use decode::{DecodeError, Event, EventData, UnknownEvent, decode};
 pub use envelope::{CONTENT_TYPE, Envelope, EventMetadata};
 pub use payloads::*;
-pub use task::{Priority, Recurrence, RecurrenceAnchor, ReminderRule, TaskSnapshot, TaskStatus};
+pub use task::{Priority, Recurrence, RecurrenceAnchor, ReminderRule, SeriesPosition, TaskSnapshot, TaskStatus};
 pub use types::{EventPayload, EventType};

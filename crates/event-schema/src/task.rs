@@ -112,6 +112,19 @@ pub struct TaskSnapshot {
     #[serde(default)]
     #[serde(deserialize_with = "crate::checked::optional_instant")]
     pub occurrence_at: Option<DateTime<Utc>>,
+    /// The instant the series' rule is evaluated from (its DTSTART), for a task in a series.
+    /// Added within v1 (optional; absent in events of older producers).
+    #[serde(default)]
+    #[serde(deserialize_with = "crate::checked::optional_instant")]
+    pub series_start: Option<DateTime<Utc>>,
+    /// 1-based position of this occurrence in its series (the first task is 1). Added within v1.
+    #[serde(default)]
+    pub occurrence_number: Option<u32>,
+    /// The `occurrence_at` of the completed occurrence this task succeeds; absent for the
+    /// first task of a series. Added within v1.
+    #[serde(default)]
+    #[serde(deserialize_with = "crate::checked::optional_instant")]
+    pub follows: Option<DateTime<Utc>>,
     /// Creation time.
     #[serde(deserialize_with = "crate::checked::instant")]
     pub created_at: DateTime<Utc>,
@@ -120,4 +133,25 @@ pub struct TaskSnapshot {
     pub updated_at: DateTime<Utc>,
     /// Version after the change; equals the envelope's `sequence`.
     pub version: i64,
+}
+
+/// Where a task stands in its recurring series: what the recurring-task service sends in the
+/// `series` field of `POST /v1/tasks` when it creates a successor (see `docs/recurrence.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesPosition {
+    /// The series id (the id of the series' first task).
+    pub id: Uuid,
+    /// The instant the series' rule is evaluated from (DTSTART).
+    #[serde(deserialize_with = "crate::checked::instant")]
+    pub start: DateTime<Utc>,
+    /// The occurrence this task stands for; equals the task's `due_at` when created.
+    #[serde(deserialize_with = "crate::checked::instant")]
+    pub occurrence_at: DateTime<Utc>,
+    /// 1-based position of the occurrence in the series.
+    pub occurrence_number: u32,
+    /// The `occurrence_at` of the completed predecessor; `null` for a series' first task.
+    #[serde(default)]
+    #[serde(deserialize_with = "crate::checked::optional_instant")]
+    pub follows: Option<DateTime<Utc>>,
 }

@@ -41,11 +41,13 @@ pub enum Rule {
     Range,
     /// The field needs `due_at`, and the task has none.
     RequiresDueAt,
-    /// Valid in the standard but not accepted here (RRULE `COUNT`, `MINUTELY`, …).
+    /// The field needs `recurrence` (a series position), and the task has none.
+    RequiresRecurrence,
+    /// Valid in the standard but not accepted here (RRULE `MINUTELY`, `BYSECOND`, …).
     Unsupported,
     /// The recurrence would produce no further occurrence within the horizon.
     NoNextOccurrence,
-    /// Stored fields contradict each other (only when restoring a task from storage).
+    /// Fields contradict each other (a stored task's, or a series position and `due_at`).
     Inconsistent,
 }
 
@@ -68,6 +70,7 @@ impl Rule {
             Self::UnknownTimeZone => "unknown_time_zone",
             Self::Range => "range",
             Self::RequiresDueAt => "requires_due_at",
+            Self::RequiresRecurrence => "requires_recurrence",
             Self::Unsupported => "unsupported",
             Self::NoNextOccurrence => "no_next_occurrence",
             Self::Inconsistent => "inconsistent",

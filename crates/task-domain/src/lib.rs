@@ -23,7 +23,9 @@
 //!   ([`Work`]; the day screen that runs before the `rrule` iterator is `recurrence::screen`).
 //! - `input`: a task's fields before validation ([`NewTask`], [`TaskPatch`]), their validated
 //!   forms and the rules across fields.
-//! - `task`: the [`Task`] entity: create, restore, apply a patch, complete, reopen, snapshot.
+//! - `task`: the [`Task`] entity: create, restore, apply a patch, complete, reopen, snapshot;
+//!   `task::series` its position in a recurring series.
+//! - `successor`: [`next_occurrence`]: what completing a recurring task leads to.
 //! - `reminder_schedule`: [`effective_reminders`], [`reminder_id`], [`reminder_events`].
 //!
 //! # Decisions
@@ -52,17 +54,23 @@
 //! - **Duplicate reminders** (equal after canonicalising) are an error: they would share an
 //!   id.
 //! - **Recurrence** accepts `HOURLY` or coarser and refuses `MINUTELY`, `SECONDLY`,
-//!   `BYMINUTE` and `BYSECOND` (occurrences at least an hour apart), refuses `COUNT`
-//!   (each occurrence restarts the rule at its own `due_at`, so a count cannot be kept; use
-//!   `UNTIL`, which must be UTC), caps the rule at 500 characters, and requires an occurrence
-//!   after `due_at` within 10 years unless `UNTIL` has ended the series. DTSTART is always
-//!   `due_at` in the task's time zone; `anchor` defaults to `due`. Empty parts
+//!   `BYMINUTE` and `BYSECOND` (occurrences at least an hour apart), accepts `COUNT` and
+//!   `UNTIL` (which must be UTC), caps the rule at 500 characters, and requires an occurrence
+//!   after `due_at` within 10 years unless `UNTIL` has ended the series. DTSTART is the
+//!   series' start (`series_start`) in the task's time zone, so `COUNT` is counted from the
+//!   first task of the series; `anchor` defaults to `due`. Occurrences are expanded in
+//!   wall-clock time and read as instants by RFC 5545's rules (a time in a spring gap moves
+//!   forward by the gap, a repeated autumn time is the first); see `docs/recurrence.md`. Empty parts
 //!   (`FREQ=DAILY;;;`) are refused. Evaluation has a work budget: a screen of at most
 //!   [`RecurrenceRule::SCREEN_DAYS`] calendar days refuses rules that cannot occur in the
 //!   window before the `rrule` crate's iterator runs (it would otherwise walk thousands of
 //!   empty periods). See [`RecurrenceRule`].
 //! - **Series**: a task created (or patched) with a recurrence and in no series starts one:
-//!   `series_id` = its id, `occurrence_at` = its `due_at`.
+//!   `series_id` = its id, `occurrence_at` = `series_start` = its `due_at`,
+//!   `occurrence_number` = 1. A successor joins one with [`Task::create_in_series`].
+//!   Changing the recurrence or the time zone restarts the position at the task; moving a
+//!   later occurrence's `due_at` keeps its slot (`occurrence_at`); removing the recurrence
+//!   ends the series and keeps the position as a record.
 //! - **Changes**: [`Task::apply`] reports changed fields in snapshot order with their JSON
 //!   values; a patch that changes nothing returns no changes and does not bump `version`.
 //! - **Reminder ids** are UUIDv5 in the task id's namespace over `"{rule}@{instant}"`.
@@ -80,6 +88,7 @@ mod instant;
 mod recurrence;
 mod reminder;
 mod reminder_schedule;
+mod successor;
 mod tags;
 mod task;
 #[cfg(test)]
@@ -88,11 +97,13 @@ mod text;
 mod time_zone;
 
 pub use error::{FieldError, Rule, ValidationErrors, Violation};
+pub use event_schema::SeriesPosition;
 pub use input::{NewTask, TaskPatch, ValidNewTask, ValidTaskPatch};
 pub use instant::{MAX_INSTANT, MIN_INSTANT, check_instant, parse_instant};
 pub use recurrence::{RecurrenceRule, Work};
 pub use reminder::{Reminder, ReminderOffset, Reminders};
 pub use reminder_schedule::{ReminderEvents, ReminderInstant, effective_reminders, reminder_events, reminder_id};
+pub use successor::{NextOccurrence, Successor, next_occurrence};
 pub use tags::Tags;
 pub use task::Task;
 pub use text::{Description, Title};
