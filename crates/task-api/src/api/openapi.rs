@@ -92,7 +92,7 @@ const REQUIRED_HEADERS: &[(&str, &str)] = &[
         (url = "http://127.0.0.1:8080", description = "`make run` (local)"),
     ),
     paths(
-        tasks::create,
+        super::create::create,
         tasks::list,
         tasks::get,
         tasks::update,

@@ -1,6 +1,7 @@
-//! The `/v1/tasks` handlers. Every write runs in one transaction that changes the task and
-//! inserts its events into the outbox; the relay is woken after the commit. Write handlers run
-//! that transaction with [`write::detached`], so it completes whatever the client does.
+//! The `/v1/tasks` handlers (`POST /v1/tasks` is in `create`) and the helpers they share.
+//! Every write runs in one transaction that changes the task and inserts its events into the
+//! outbox; the relay is woken after the commit. Write handlers run that transaction with
+//! [`write::detached`], so it completes whatever the client does.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -11,8 +12,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use service_runtime::auth::Caller;
 use service_runtime::problem::ApiError;
-use sha2::{Digest, Sha256};
-use task_domain::{NewTask, Task, TaskPatch};
+use task_domain::{Task, TaskPatch};
 use uuid::Uuid;
 
 use crate::api::input::FromJson as _;
@@ -20,9 +20,9 @@ use crate::api::problem::invalid;
 use crate::api::request::{self, REQUEST_ID};
 use crate::api::{AppState, evaluate, openapi, problem, query, write};
 use crate::events::{Change, EventContext, outbox_events};
-use crate::storage::{StorageError, StoredResponse, Tx};
+use crate::storage::{StorageError, Tx};
 
-fn storage(error: StorageError) -> ApiError {
+pub(super) fn storage(error: StorageError) -> ApiError {
     if error.is_transient() {
         ApiError::unavailable(format!("the tasks database is unavailable: {error}"))
     } else if matches!(error, StorageError::Conflict) {
@@ -32,7 +32,7 @@ fn storage(error: StorageError) -> ApiError {
     }
 }
 
-fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+pub(super) fn json_body(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
 }
 
@@ -42,7 +42,7 @@ fn task_id(raw: &str) -> Result<Uuid, ApiError> {
 }
 
 /// A task response: the task as JSON, its version as ETag, the request id echoed.
-fn respond(status: StatusCode, task: &Task, context: &EventContext) -> Response {
+pub(super) fn respond(status: StatusCode, task: &Task, context: &EventContext) -> Response {
     let mut response = (status, Json(task.snapshot())).into_response();
     let headers = response.headers_mut();
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", task.version())) {
@@ -55,126 +55,17 @@ fn respond(status: StatusCode, task: &Task, context: &EventContext) -> Response 
 }
 
 /// Inserts the change's events and commits, then wakes the relay.
-async fn commit(state: &AppState, mut tx: Tx, change: Change<'_>, context: &EventContext) -> Result<(), ApiError> {
+pub(super) async fn commit(
+    state: &AppState,
+    mut tx: Tx,
+    change: Change<'_>,
+    context: &EventContext,
+) -> Result<(), ApiError> {
     let events = outbox_events(change, context, &state.topics).map_err(ApiError::internal)?;
     tx.enqueue(&events).await.map_err(storage)?;
     tx.commit().await.map_err(storage)?;
     state.signal.notify();
     Ok(())
-}
-
-/// `POST /v1/tasks`: 201 with `Location`. With `Idempotency-Key`, a repeat of the same request
-/// answers the original response and creates nothing; the same key with another body is 422.
-#[utoipa::path(
-    post,
-    path = "/v1/tasks",
-    tag = "tasks",
-    operation_id = "createTask",
-    summary = "Create a task",
-    description = "Answers 201 with the task, its `Location` and `ETag`. With `Idempotency-Key`, a repeat of \
-                   the same request answers the original response (`Idempotent-Replayed: true`) and creates \
-                   nothing; the same key with another body is 422.",
-    params(openapi::IdempotencyKey, openapi::RequestContext),
-    request_body(content = inline(openapi::NewTask), content_type = "application/json"),
-    responses(
-        (
-            status = 201,
-            description = "Created. A repeat with the same `Idempotency-Key` answers the original response.",
-            body = inline(openapi::Task),
-            headers(
-                ("ETag" = String, description = "The task's version, quoted (`\"1\"`): send it as `If-Match`."),
-                ("Location" = String, description = "The new task's URL, `/v1/tasks/{id}`."),
-                ("X-Request-Id" = String, description = "The request's id (the one sent, or a new one)."),
-                ("Idempotent-Replayed" = String, description = "`true` when this answers a repeated request."),
-            ),
-            links(
-                ("getTask" = (operation_id = "getTask", parameters(("id" = "$response.body#/id")))),
-                ("updateTask" = (operation_id = "updateTask", parameters(("id" = "$response.body#/id")))),
-                ("completeTask" = (operation_id = "completeTask", parameters(("id" = "$response.body#/id")))),
-                ("reopenTask" = (operation_id = "reopenTask", parameters(("id" = "$response.body#/id")))),
-                ("deleteTask" = (operation_id = "deleteTask", parameters(("id" = "$response.body#/id")))),
-            ),
-        ),
-        (status = 400, response = openapi::BadRequest),
-        (status = 401, response = openapi::Unauthorized),
-        (status = 403, response = openapi::Forbidden),
-        (status = 409, response = openapi::Conflict),
-        (status = 422, response = openapi::UnprocessableEntity),
-        (status = 503, response = openapi::ServiceUnavailable),
-    ),
-)]
-pub(crate) async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    write::detached(create_task(state, caller, headers, body)).await
-}
-
-async fn create_task(state: AppState, caller: Caller, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let json = json_body(&body)?;
-    let valid = if evaluate::new_task_evaluates_a_rule(&json) {
-        let json = json.clone();
-        evaluate::off_request_thread(move || NewTask::from_json(&json)).await?
-    } else {
-        NewTask::from_json(&json)
-    }
-    .map_err(invalid)?;
-    let key = request::idempotency_key(&headers)?;
-    let context = request::event_context(&caller, &headers);
-    // serde_json's maps are sorted, so equal JSON bodies hash equally whatever their layout.
-    let request_hash = hex::encode(Sha256::digest(json.to_string().as_bytes()));
-
-    let mut tx = state.store.begin().await.map_err(storage)?;
-    if let Some(key) = &key
-        && let Some(stored) = tx.idempotency_get(&caller.user_id, key).await.map_err(storage)?
-    {
-        tx.rollback().await.map_err(storage)?;
-        if stored.request_hash != request_hash {
-            return Err(problem::idempotency_key_reused());
-        }
-        return Ok(replay(stored, &context));
-    }
-    let task = Task::create(valid, caller.user_id.clone(), Utc::now());
-    tx.insert_task(&task).await.map_err(storage)?;
-    let location = format!("/v1/tasks/{}", task.id());
-    if let Some(key) = &key {
-        let stored = StoredResponse {
-            request_hash,
-            status: StatusCode::CREATED.as_u16(),
-            body: serde_json::to_vec(&task.snapshot()).map_err(ApiError::internal)?,
-            location: Some(location.clone()),
-            created_at: Utc::now(),
-        };
-        tx.idempotency_put(&caller.user_id, key, &stored).await.map_err(storage)?;
-    }
-    commit(&state, tx, Change::Created(&task), &context).await?;
-    let mut response = respond(StatusCode::CREATED, &task, &context);
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
-}
-
-/// The original response again, with its `ETag` (the stored task's version) and this request's
-/// id, as any task response has them.
-fn replay(stored: StoredResponse, context: &EventContext) -> Response {
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
-    let version = serde_json::from_slice::<Value>(&stored.body).ok().and_then(|task| task["version"].as_i64());
-    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], stored.body).into_response();
-    let headers = response.headers_mut();
-    if let Some(value) = stored.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
-        headers.insert(header::LOCATION, value);
-    }
-    if let Some(etag) = version.and_then(|v| HeaderValue::from_str(&format!("\"{v}\"")).ok()) {
-        headers.insert(header::ETAG, etag);
-    }
-    if let Some(id) = context.correlation_id.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-        headers.insert(REQUEST_ID, id);
-    }
-    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
-    response
 }
 
 /// `GET /v1/tasks`: filtered, sorted, cursor-paginated list of the caller's tasks.

@@ -9,8 +9,14 @@ use service_runtime::outbox::OutboxConfig;
 pub(super) const MIGRATIONS: Migrations = Migrations {
     // sqlx's default name: databases created before services had their own tables keep working.
     table: "_sqlx_migrations",
-    postgres: &[(1, "tasks", include_str!("../../migrations/postgres/0001_tasks.sql"))],
-    sqlite: &[(1, "tasks", include_str!("../../migrations/sqlite/0001_tasks.sql"))],
+    postgres: &[
+        (1, "tasks", include_str!("../../migrations/postgres/0001_tasks.sql")),
+        (2, "series occurrences", include_str!("../../migrations/postgres/0002_series_occurrences.sql")),
+    ],
+    sqlite: &[
+        (1, "tasks", include_str!("../../migrations/sqlite/0001_tasks.sql")),
+        (2, "series occurrences", include_str!("../../migrations/sqlite/0002_series_occurrences.sql")),
+    ],
 };
 
 /// task-api's outbox: the `outbox` table (created by migration 1), notified on `task_outbox`,

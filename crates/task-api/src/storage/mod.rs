@@ -12,7 +12,7 @@
 //! - `error`: [`StorageError`] (transient, conflict, corrupt, invalid cursor, other).
 //! - `store`: [`Store`]: connect and migrate, `get`, `list`, `begin`, `pool` (the relay's).
 //! - `tx`: [`Tx`]: the runtime's transaction under task-api's methods: `get_for_update`,
-//!   task writes, `enqueue` (the shared outbox's, into [`OUTBOX`]), commit and rollback.
+//!   task writes (`insert_task`, `insert_occurrence`, `update_task`, `delete_task`), `enqueue` (the shared outbox's, into [`OUTBOX`]), commit and rollback.
 //! - `list`: [`ListQuery`], [`SortKey`], [`Page`] and the keyset-paginated SELECT.
 //! - `cursor`: [`Cursor`], [`CursorError`].
 //! - `idempotency`: [`StoredResponse`], `Tx::idempotency_get` / `idempotency_put`.
@@ -26,6 +26,12 @@
 //!   task is reported as [`StorageError::Corrupt`]. The fields lists filter and sort on are
 //!   copied into columns; tags go to `task_tags (task_id, tag)`, which works for any/all
 //!   matching on both backends.
+//! - **One task per occurrence** of a recurring series: `occurrence_at` and `follows` are
+//!   copied into columns with unique indexes on `(series_id, occurrence_at)` and
+//!   `(series_id, follows)` (migration 2). `Tx::insert_occurrence` inserts with
+//!   `ON CONFLICT DO NOTHING` and, when nothing was inserted, returns the task that holds the
+//!   occurrence: on PostgreSQL a concurrent insert of the same occurrence waits for the first
+//!   to commit, then finds its row, so the race has one winner and no error.
 //! - **Instants** are `timestamptz` in PostgreSQL and INTEGER microseconds in SQLite: exact
 //!   to the microsecond (as the domain keeps them) and ordered correctly.
 //! - **Search** (`q`) and **title sorting** use lower-cased copies computed in Rust

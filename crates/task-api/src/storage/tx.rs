@@ -50,13 +50,45 @@ impl Tx {
         let mut sql = Sql::new(
             self.backend(),
             "INSERT INTO tasks (status, priority_rank, title_fold, description_fold, due_at, series_id, \
-             created_at, updated_at, version, snapshot, id, owner) VALUES ",
+             occurrence_at, follows, created_at, updated_at, version, snapshot, id, owner) VALUES ",
         );
         sql.bind_list(
             task_columns(task)?.into_iter().chain([Arg::Uuid(task.id()), Arg::Text(task.owner().to_owned())]),
         );
         self.execute(sql).await?;
         self.insert_tags(task).await
+    }
+
+    /// Stores a new task of a series unless its occurrence has a task already: `None` when
+    /// stored; otherwise the owner's task of the same series with the same `occurrence_at`
+    /// or the same `follows` (and nothing is stored). The unique indexes of migration 2
+    /// decide, so two concurrent inserts of one occurrence store one task: on PostgreSQL the
+    /// second waits for the first to commit, then finds its row. [`StorageError::Conflict`]
+    /// when the colliding row is not the owner's (or the id exists).
+    #[tracing::instrument(skip_all, fields(id = %task.id()), err(level = "debug"))]
+    pub async fn insert_occurrence(&mut self, task: &Task) -> Result<Option<Task>, StorageError> {
+        let mut sql = Sql::new(
+            self.backend(),
+            "INSERT INTO tasks (status, priority_rank, title_fold, description_fold, due_at, series_id, \
+             occurrence_at, follows, created_at, updated_at, version, snapshot, id, owner) VALUES ",
+        );
+        sql.bind_list(
+            task_columns(task)?.into_iter().chain([Arg::Uuid(task.id()), Arg::Text(task.owner().to_owned())]),
+        );
+        sql.push(" ON CONFLICT DO NOTHING");
+        if self.execute(sql).await? == 1 {
+            self.insert_tags(task).await?;
+            return Ok(None);
+        }
+        let mut sql = Sql::new(self.backend(), "SELECT owner, id, snapshot FROM tasks WHERE series_id = ");
+        sql.bind(Arg::OptUuid(task.series_id()))
+            .push(" AND (occurrence_at = ")
+            .bind(Arg::OptTime(task.occurrence_at()));
+        sql.push(" OR follows = ").bind(Arg::OptTime(task.follows())).push(") ORDER BY occurrence_at LIMIT 1");
+        match self.fetch_tasks(sql).await?.pop() {
+            Some(existing) if existing.owner() == task.owner() => Ok(Some(existing)),
+            _ => Err(StorageError::Conflict),
+        }
     }
 
     /// Replaces the stored task with `task` if the stored version is `expected_version`
@@ -72,6 +104,8 @@ impl Tx {
             "description_fold",
             "due_at",
             "series_id",
+            "occurrence_at",
+            "follows",
             "created_at",
             "updated_at",
             "version",
@@ -150,7 +184,7 @@ impl Tx {
 
 /// The task's column values, in the order of `insert_task` and `update_task` (id and owner
 /// excluded): the copies of the fields lists filter and sort on, then the snapshot.
-fn task_columns(task: &Task) -> Result<[Arg; 10], StorageError> {
+fn task_columns(task: &Task) -> Result<[Arg; 12], StorageError> {
     let snapshot = serde_json::to_value(task.snapshot())
         .map_err(|e| StorageError::Corrupt(format!("task {}: cannot serialise the snapshot: {e}", task.id())))?;
     Ok([
@@ -160,6 +194,8 @@ fn task_columns(task: &Task) -> Result<[Arg; 10], StorageError> {
         Arg::OptText(task.description().map(|d| fold(d.as_str()))),
         Arg::OptTime(task.due_at()),
         Arg::OptUuid(task.series_id()),
+        Arg::OptTime(task.occurrence_at()),
+        Arg::OptTime(task.follows()),
         Arg::Time(task.created_at()),
         Arg::Time(task.updated_at()),
         Arg::Int(task.version()),

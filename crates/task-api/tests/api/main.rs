@@ -8,4 +8,5 @@ mod helpers;
 mod limits;
 mod on_behalf;
 mod outbox;
+mod series;
 mod sqlite_writes;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Map, Value, json};
 use service_runtime::auth::{ON_BEHALF_SCOPE, mint_dev_token};
-use task_api::api::{FromJson as _, document};
+use task_api::api::{FromJson as _, NewTaskOnBehalf, document};
 use task_domain::NewTask;
 use uuid::Uuid;
 
@@ -123,7 +123,8 @@ fn the_new_task_schema_admits_exactly_the_bodies_the_reader_accepts() {
         ),
         (json!({ "title": "t", "recurrence": { "rrule": "FREQ=DAILY" } }), false),
         (json!({ "title": "t", "due_at": due, "recurrence": { "rrule": "FREQ=MINUTELY" } }), false),
-        (json!({ "title": "t", "due_at": due, "recurrence": { "rrule": "FREQ=DAILY;COUNT=3" } }), false),
+        (json!({ "title": "t", "due_at": due, "recurrence": { "rrule": "FREQ=DAILY;COUNT=3" } }), true),
+        (json!({ "title": "t", "due_at": due, "recurrence": { "rrule": "FREQ=DAILY;COUNT=0" } }), false),
         (json!({ "title": "t", "due_at": due, "recurrence": { "rrule": "FREQ=DAILY;;" } }), false),
         (json!({ "title": "t", "due_at": due, "recurrence": { "rrule": "RRULE:FREQ=DAILY" } }), false),
         (json!({ "title": "t", "due_at": due, "recurrence": { "rrule": "FREQ=DAILY;UNTIL=20300401" } }), false),
@@ -134,6 +135,40 @@ fn the_new_task_schema_admits_exactly_the_bodies_the_reader_accepts() {
         let read = NewTask::from_json(&body);
         assert_eq!(read.is_ok(), accepted, "the reader on {body}: {:?}", read.err().map(|e| e.to_string()));
     }
+}
+
+#[test]
+fn the_new_task_schema_admits_exactly_the_series_positions_a_service_may_send() {
+    let schema = component("NewTask");
+    let due = "2030-03-05T09:00:00Z";
+    let task = |series: Value| json!({ "title": "t", "due_at": due, "recurrence": { "rrule": "FREQ=DAILY" }, "series": series });
+    let position = json!({
+        "id": "01a23150-256d-761d-a939-0282a6f8a448", "start": "2030-03-04T09:00:00Z",
+        "occurrence_at": due, "occurrence_number": 2, "follows": "2030-03-04T09:00:00Z"
+    });
+    let with = |key: &str, value: Value| {
+        let mut p = position.clone();
+        p[key] = value;
+        task(p)
+    };
+    let cases = [
+        (task(position.clone()), true),
+        (with("follows", Value::Null), true),
+        (with("occurrence_number", json!(0)), false),
+        (with("occurrence_number", json!("2")), false),
+        (with("id", json!("nope")), false),
+        (with("start", json!("2030-03-04")), false),
+        (with("colour", json!("red")), false),
+        (task(json!({ "id": "01a23150-256d-761d-a939-0282a6f8a448" })), false),
+        (task(Value::Null), false),
+    ];
+    for (body, accepted) in cases {
+        assert_eq!(schema.is_valid(&body), accepted, "the schema on {body}");
+        let read = NewTaskOnBehalf::from_json(&body);
+        assert_eq!(read.is_ok(), accepted, "the reader on {body}: {:?}", read.err().map(|e| e.to_string()));
+    }
+    // A user's body is read without `series`: the field is read-only for users (422).
+    assert!(NewTask::from_json(&task(position)).is_err(), "a user may not send series");
 }
 
 /// `(parameter, value, accepted)` for `GET /v1/tasks`.

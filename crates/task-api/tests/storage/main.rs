@@ -10,6 +10,7 @@ mod filters;
 mod idempotency;
 mod outbox;
 mod pagination;
+mod series;
 mod sorting;
 mod tasks;
 mod transactions;

@@ -8,10 +8,12 @@
 //!
 //! # Layout
 //! - `reader`: the JSON reader and its structural checks.
-//! - this module: [`FromJson`], reading and validating in one step.
+//! - this module: [`FromJson`], reading and validating in one step ([`NewTask`] for a user,
+//!   [`NewTaskOnBehalf`] for a service, which may also send `series`).
 
 mod reader;
 
+use event_schema::SeriesPosition;
 use serde_json::Value;
 use task_domain::{NewTask, TaskPatch, ValidNewTask, ValidTaskPatch, ValidationErrors};
 
@@ -24,12 +26,28 @@ pub trait FromJson {
     fn from_json(body: &Value) -> Result<Self::Valid, ValidationErrors>;
 }
 
+/// A `POST /v1/tasks` body from a plain user: `series` is a `read_only` error.
 impl FromJson for NewTask {
     type Valid = ValidNewTask;
 
     fn from_json(body: &Value) -> Result<ValidNewTask, ValidationErrors> {
-        let (raw, reader) = reader::read_new(body);
+        let (raw, _, reader) = reader::read_new(body, false);
         merge(reader.errors, raw.validate_except(&reader.broken))
+    }
+}
+
+/// A `POST /v1/tasks` body from a service acting for the user: a new task and, optionally,
+/// its place in an existing series (`series`, checked against the task by
+/// `Task::create_in_series`).
+#[derive(Debug)]
+pub struct NewTaskOnBehalf;
+
+impl FromJson for NewTaskOnBehalf {
+    type Valid = (ValidNewTask, Option<SeriesPosition>);
+
+    fn from_json(body: &Value) -> Result<Self::Valid, ValidationErrors> {
+        let (raw, series, reader) = reader::read_new(body, true);
+        merge(reader.errors, raw.validate_except(&reader.broken)).map(|valid| (valid, series))
     }
 }
 
@@ -328,5 +346,31 @@ mod tests {
 
             assert_eq!(fields(&errors), [("recurrence.rrule", Rule::Format)], "{rrule}");
         }
+    }
+
+    #[test]
+    fn the_body_the_domain_builds_for_a_successor_is_read_back_with_its_series_position() {
+        let mut first = created(&json!({
+            "title": "Stand-up", "description": "notes", "tags": ["work"], "due_at": "2030-03-04T09:00:00Z",
+            "time_zone": "Europe/Berlin", "reminders": [{"before_due": "PT15M"}, {"at": "2030-03-03T18:00:00Z"}],
+            "recurrence": {"rrule": "FREQ=DAILY;COUNT=3", "anchor": "due"}
+        }));
+        first.complete(DateTime::parse_from_rfc3339("2030-03-04T10:00:00Z").expect("instant").to_utc());
+        let task_domain::NextOccurrence::Create(successor) =
+            task_domain::next_occurrence(&first.snapshot()).expect("valid")
+        else {
+            panic!("a daily task has a successor")
+        };
+
+        let (valid, series) = NewTaskOnBehalf::from_json(&successor.body()).expect("the API accepts the body");
+
+        assert_eq!(series, Some(successor.series));
+        let task = Task::create_in_series(valid, "alice", Utc::now(), successor.series).expect("a valid position");
+        assert_eq!(task.due_at(), successor.task.due_at);
+        assert_eq!(task.reminders().to_wire(), successor.task.reminders);
+        assert!(
+            NewTask::from_json(&successor.body()).is_err_and(|e| e.has("series", Rule::ReadOnly)),
+            "a user may not send it"
+        );
     }
 }

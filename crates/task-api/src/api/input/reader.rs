@@ -6,14 +6,26 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use event_schema::{Priority, Recurrence, RecurrenceAnchor, ReminderRule};
+use event_schema::{Priority, Recurrence, RecurrenceAnchor, ReminderRule, SeriesPosition};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use task_domain::{FieldError, NewTask, Rule, TaskPatch, ValidationErrors, parse_instant};
+use uuid::Uuid;
 
 /// Fields the server sets; a body that sends one gets `read_only`, not `unknown_field`.
-const READ_ONLY: &[&str] =
-    &["id", "status", "completed_at", "series_id", "occurrence_at", "created_at", "updated_at", "version"];
+const READ_ONLY: &[&str] = &[
+    "id",
+    "status",
+    "completed_at",
+    "series_id",
+    "occurrence_at",
+    "series_start",
+    "occurrence_number",
+    "follows",
+    "created_at",
+    "updated_at",
+    "version",
+];
 
 /// One field of a body, typed, after the structural checks.
 enum Field {
@@ -25,11 +37,15 @@ enum Field {
     TimeZone(String),
     Reminders(Vec<ReminderRule>),
     Recurrence(Option<Recurrence>),
+    Series(SeriesPosition),
 }
 
-pub(super) fn read_new(body: &Value) -> (NewTask, Reader) {
+/// Reads a `POST` body. `series` is read when `series_allowed` (a service acting for the
+/// user), and is a `read_only` error otherwise.
+pub(super) fn read_new(body: &Value, series_allowed: bool) -> (NewTask, Option<SeriesPosition>, Reader) {
     let mut raw = NewTask::default();
-    let mut reader = Reader::default();
+    let mut series = None;
+    let mut reader = Reader { series_allowed, ..Reader::default() };
     let mut has_title = false;
     for field in reader.fields(body) {
         match field {
@@ -44,12 +60,13 @@ pub(super) fn read_new(body: &Value) -> (NewTask, Reader) {
             Field::TimeZone(time_zone) => raw.time_zone = Some(time_zone),
             Field::Reminders(reminders) => raw.reminders = reminders,
             Field::Recurrence(recurrence) => raw.recurrence = recurrence,
+            Field::Series(position) => series = Some(position),
         }
     }
     if !has_title && !reader.broken.contains("title") && !reader.broken.contains("") {
         reader.fail("title", "title", Rule::Required, "is required");
     }
-    (raw, reader)
+    (raw, series, reader)
 }
 
 pub(super) fn read_patch(body: &Value) -> (TaskPatch, Reader) {
@@ -65,6 +82,8 @@ pub(super) fn read_patch(body: &Value) -> (TaskPatch, Reader) {
             Field::TimeZone(time_zone) => raw.time_zone = Some(time_zone),
             Field::Reminders(reminders) => raw.reminders = Some(reminders),
             Field::Recurrence(recurrence) => raw.recurrence = Some(recurrence),
+            // Never read for a patch (`series_allowed` is false).
+            Field::Series(_) => {}
         }
     }
     (raw, reader)
@@ -76,6 +95,8 @@ pub(super) fn read_patch(body: &Value) -> (TaskPatch, Reader) {
 pub(super) struct Reader {
     pub(super) errors: ValidationErrors,
     pub(super) broken: HashSet<&'static str>,
+    /// Whether the body may carry `series` (a `POST` from a service acting for the user).
+    series_allowed: bool,
 }
 
 impl Reader {
@@ -108,6 +129,16 @@ impl Reader {
                     .map(Field::TimeZone),
                 "reminders" => self.not_null("reminders", value).and_then(|v| self.reminders(v)).map(Field::Reminders),
                 "recurrence" => self.nullable(value, Self::recurrence).map(Field::Recurrence),
+                "series" if self.series_allowed => self.series(value).map(Field::Series),
+                "series" => {
+                    self.errors.push(FieldError::new(
+                        "series",
+                        Rule::ReadOnly,
+                        "is set by the recurring-task service: only a service acting for the user (scope \
+                         tasks:write_on_behalf) may send it",
+                    ));
+                    None
+                }
                 key if READ_ONLY.contains(&key) => {
                     // Not structural for any field: the other fields are still checked.
                     self.errors.push(FieldError::new(key, Rule::ReadOnly, "is set by the server and cannot be sent"));
@@ -257,6 +288,49 @@ impl Reader {
             return None;
         }
         Some(Recurrence { rrule: rrule?, anchor: anchor? })
+    }
+}
+
+impl Reader {
+    /// `series`: `{id, start, occurrence_at, occurrence_number, follows}`, `follows` nullable.
+    fn series(&mut self, value: &Value) -> Option<SeriesPosition> {
+        const TOP: &str = "series";
+        let object = self.object(TOP, TOP, value)?;
+        let (mut id, mut start, mut occurrence_at, mut number, mut follows) = (None, None, None, None, Some(None));
+        for (key, value) in object {
+            let path = format!("series.{key}");
+            match key.as_str() {
+                "id" => id = self.string(TOP, &path, value).and_then(|s| self.uuid(&path, &s)),
+                "start" => start = self.instant(TOP, &path, value),
+                "occurrence_at" => occurrence_at = self.instant(TOP, &path, value),
+                "occurrence_number" => match value.as_u64().map(u32::try_from) {
+                    Some(Ok(n)) if n >= 1 => number = Some(n),
+                    Some(_) => self.fail(TOP, path, Rule::Range, "must be 1 to 4294967295"),
+                    None => self.fail(TOP, path, Rule::Type, "must be a positive integer"),
+                },
+                "follows" => follows = self.nullable(value, |r, v| r.instant(TOP, "series.follows", v)),
+                _ => self.fail(TOP, path, Rule::UnknownField, "is not a series field"),
+            }
+        }
+        for required in ["id", "start", "occurrence_at", "occurrence_number"] {
+            if !object.contains_key(required) {
+                self.fail(TOP, format!("series.{required}"), Rule::Required, "is required");
+            }
+        }
+        if self.broken.contains(TOP) {
+            return None;
+        }
+        Some(SeriesPosition {
+            id: id?,
+            start: start?,
+            occurrence_at: occurrence_at?,
+            occurrence_number: number?,
+            follows: follows?,
+        })
+    }
+
+    fn uuid(&mut self, path: &str, s: &str) -> Option<Uuid> {
+        Uuid::parse_str(s).map_err(|_| self.fail("series", path, Rule::Format, "must be a UUID")).ok()
     }
 }
 

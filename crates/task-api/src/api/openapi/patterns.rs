@@ -102,6 +102,7 @@ pub(super) fn rrule() -> String {
     let parts = [
         "INTERVAL=[1-9][0-9]{0,3}".to_owned(),
         "UNTIL=[0-9]{8}T[0-9]{6}Z".to_owned(),
+        "COUNT=[1-9][0-9]{0,9}".to_owned(),
         format!("WKST={WEEKDAY}"),
         format!("BYDAY={}", list(&format!("(?:[+-]?[1-5]?[0-9])?{WEEKDAY}"))),
         format!("BYMONTH={}", list("(?:[1-9]|1[0-2])")),

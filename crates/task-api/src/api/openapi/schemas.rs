@@ -22,6 +22,33 @@ fn needs_due_at(field: &str, condition: &Value) -> Value {
     })
 }
 
+/// A task's place in its recurring series, as the recurring-task service sends it.
+fn series_input() -> Value {
+    let instant = |description: &str| {
+        json!({
+            "type": "string", "format": "date-time", "pattern": patterns::DATE_TIME, "description": description
+        })
+    };
+    json!({
+        "type": "object", "additionalProperties": false,
+        "required": ["id", "start", "occurrence_at", "occurrence_number"],
+        "properties": {
+            "id": { "type": "string", "format": "uuid", "description": "The series id (its first task's id)." },
+            "start": instant("The instant the rule is evaluated from (DTSTART); not after `occurrence_at`."),
+            "occurrence_at": instant("The occurrence the task stands for; must equal `due_at`."),
+            "occurrence_number": {
+                "type": "integer", "minimum": 1, "maximum": 4_294_967_295_u64,
+                "description": "1-based position in the series; at most the rule's `COUNT`."
+            },
+            "follows": {
+                "type": ["string", "null"], "format": "date-time", "pattern": patterns::DATE_TIME,
+                "description": "The `occurrence_at` of the completed predecessor; before `occurrence_at`."
+            },
+        },
+        "description": "Where a task stands in its recurring series (see docs/recurrence.md).",
+    })
+}
+
 /// Request bodies, the list page and problem details.
 pub(super) fn hand_written() -> Map<String, Value> {
     let title = json!({
@@ -67,14 +94,24 @@ pub(super) fn hand_written() -> Map<String, Value> {
         "reminders": reminders,
         "recurrence": recurrence,
     });
+    let mut new_properties = properties.clone();
+    new_properties["series"] = json!({
+        "$ref": "#/components/schemas/SeriesInput",
+        "description": "Only from a service acting for the user (scope `tasks:write_on_behalf` with \
+                        `X-On-Behalf-Of`): the recurring-task service creating the successor of a completed \
+                        occurrence. From a user token it is 422 (`read_only`). Needs `recurrence` and \
+                        `due_at` equal to `series.occurrence_at`. If the series already has a task for this \
+                        occurrence (same `occurrence_at`, or same `follows`), the answer is 200 with that task \
+                        and nothing is created."
+    });
     let new_task = json!({
-        "type": "object", "additionalProperties": false, "required": ["title"], "properties": properties,
+        "type": "object", "additionalProperties": false, "required": ["title"], "properties": new_properties,
         "allOf": [
             needs_due_at("recurrence", &json!({ "not": { "type": "null" } })),
             needs_due_at("reminders", &json!({ "contains": { "type": "object", "required": ["before_due"] } })),
         ],
         "description": "The body of `POST /v1/tasks`. Unknown fields and server-set fields (`id`, `status`, \
-                        `version`, …) are refused; a 422 lists every invalid field. `null` for `description`, \
+                        `version`, `series_start`, …) are refused; a 422 lists every invalid field. `null` for `description`, \
                         `due_at` or `recurrence` is the same as leaving it out. A recurrence and `before_due` reminders \
                         need `due_at`; the recurrence must repeat after it (422 `no_next_occurrence`), and a \
                         `before_due` reminder must not fire before year 1.",
@@ -93,6 +130,7 @@ pub(super) fn hand_written() -> Map<String, Value> {
             "description": "An IANA time-zone name as spelt in the tz database the server carries (case-sensitive)."
         },
         "NewTask": new_task,
+        "SeriesInput": series_input(),
         "TaskPatch": patch,
         "ReminderInput": {
             "oneOf": [
@@ -124,7 +162,8 @@ pub(super) fn hand_written() -> Map<String, Value> {
                     "type": "string", "maxLength": 500, "pattern": patterns::rrule(),
                     "examples": ["FREQ=WEEKLY;BYDAY=MO,WE"],
                     "description": "An RFC 5545 RRULE value without `RRULE:` or `DTSTART`, at most 500 characters: \
-                                    `FREQ` `HOURLY` to `YEARLY`; no `COUNT`, `BYMINUTE` or `BYSECOND`; `UNTIL` in UTC. \
+                                    `FREQ` `HOURLY` to `YEARLY`; no `BYMINUTE` or `BYSECOND`; `UNTIL` in UTC (inclusive); \
+                                    `COUNT` counts the series' occurrences from its first task. \
                                     Lower case and white space around are accepted (the rule is upper-cased and \
                                     trimmed). The rule must also hold as RFC 5545 says (a part at most once, \
                                     `BYWEEKNO` only with `YEARLY`, …) and repeat after `due_at` within 10 years and \
