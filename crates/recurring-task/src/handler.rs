@@ -93,3 +93,105 @@ impl Handler for RecurringHandler {
         self.process(message).await.map(drop)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use event_schema::{
+        Envelope, EventPayload, Priority, Recurrence, RecurrenceAnchor, TaskCreated, TaskSnapshot, TaskStatus,
+    };
+    use service_runtime::client::{ClientSettings, DevelopmentTokenSettings, TokenSettings};
+    use uuid::Uuid;
+
+    use super::*;
+
+    /// A handler whose task-api is never reached: the paths tested here make no call.
+    fn handler() -> RecurringHandler {
+        let settings = ClientSettings {
+            base_url: "http://127.0.0.1:9".into(),
+            token: TokenSettings {
+                development: DevelopmentTokenSettings {
+                    service: "recurring-task".into(),
+                    hs256_secret: Some("a-development-secret-of-32-bytes-or-more".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        RecurringHandler::new(TaskApi::new(&settings).expect("client"))
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("an instant")
+    }
+
+    /// A daily task due 2030-01-07 09:00 UTC, completed on time; `rrule` `None`: not recurring.
+    fn completed(rrule: Option<&str>) -> TaskSnapshot {
+        let id = Uuid::now_v7();
+        let due = at("2030-01-07T09:00:00Z");
+        TaskSnapshot {
+            id,
+            title: "Water the plants".into(),
+            description: None,
+            status: TaskStatus::Completed,
+            completed_at: Some(at("2030-01-07T08:00:00Z")),
+            priority: Priority::None,
+            tags: vec![],
+            due_at: Some(due),
+            time_zone: "UTC".into(),
+            reminders: vec![],
+            recurrence: rrule.map(|rrule| Recurrence { rrule: rrule.into(), anchor: RecurrenceAnchor::Due }),
+            series_id: rrule.map(|_| id),
+            occurrence_at: rrule.map(|_| due),
+            series_start: rrule.map(|_| due),
+            occurrence_number: rrule.map(|_| 1),
+            follows: None,
+            created_at: at("2030-01-01T00:00:00Z"),
+            updated_at: at("2030-01-07T08:00:00Z"),
+            version: 2,
+        }
+    }
+
+    fn message<P: EventPayload + serde::Serialize>(payload: P, task: &TaskSnapshot) -> InboundMessage {
+        let envelope = Envelope::new("/taskstream/task-api", task.id.to_string(), "alice", task.version, payload);
+        InboundMessage::with_payload("task-events", 0, 7, envelope.to_json().expect("json"))
+    }
+
+    #[tokio::test]
+    async fn events_other_than_a_completion_are_ignored() {
+        let task = completed(Some("FREQ=DAILY"));
+        let created = message(TaskCreated { task: task.clone() }, &task);
+
+        assert_eq!(handler().process(&created).await.expect("handled"), Outcome::Ignored);
+    }
+
+    #[tokio::test]
+    async fn completing_a_task_without_a_recurrence_is_ignored() {
+        let task = completed(None);
+
+        assert_eq!(
+            handler().process(&message(TaskCompleted { task: task.clone() }, &task)).await.expect("handled"),
+            Outcome::Ignored
+        );
+    }
+
+    #[tokio::test]
+    async fn completing_the_last_occurrence_of_a_series_ends_it_without_calling_task_api() {
+        let task = completed(Some("FREQ=DAILY;COUNT=1"));
+
+        let outcome = handler().process(&message(TaskCompleted { task: task.clone() }, &task)).await;
+
+        assert_eq!(outcome.expect("handled"), Outcome::Ended);
+    }
+
+    #[tokio::test]
+    async fn a_record_that_is_not_an_event_is_a_permanent_failure() {
+        let garbage = InboundMessage::with_payload("task-events", 0, 8, "{\"specversion\": \"1.0\", oops");
+
+        let error = handler().process(&garbage).await.expect_err("refused");
+
+        assert!(matches!(error, HandlerError::Permanent(_)), "{error}");
+        assert!(error.reason().contains("not a CloudEvents JSON envelope"), "{}", error.reason());
+    }
+}
