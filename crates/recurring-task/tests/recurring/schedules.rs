@@ -137,10 +137,12 @@ async fn a_series_whose_until_has_passed_yields_no_successor() {
     let api = spawn_task_api(&stack, &fresh_database().await, 0).await;
     let consumer = spawn_consumer(&stack, &api.base).await;
     let user = unique("frank");
+    // Due three days ago, repeating daily until yesterday: completed now, every occurrence
+    // the rule has left is already past.
     let until = (Utc::now() - chrono::Duration::days(1)).format("%Y%m%dT%H%M%SZ");
-    let task = api
-        .create(&user, recurring("Old habit", &nine_utc(1).to_rfc3339(), "UTC", &format!("FREQ=DAILY;UNTIL={until}")))
-        .await;
+    let three_days_ago = Utc.from_utc_datetime(&(Utc::now().date_naive() - Days::new(3)).and_time(nine()));
+    let rule = format!("FREQ=DAILY;UNTIL={until}");
+    let task = api.create(&user, recurring("Old habit", &three_days_ago.to_rfc3339(), "UTC", &rule)).await;
     let series_id = text(&task, "series_id").to_owned();
 
     api.complete(&user, text(&task, "id")).await;
