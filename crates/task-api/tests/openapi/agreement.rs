@@ -157,6 +157,7 @@ fn the_new_task_schema_admits_exactly_the_series_positions_a_service_may_send() 
         (with("occurrence_number", json!(0)), false),
         (with("occurrence_number", json!("2")), false),
         (with("id", json!("nope")), false),
+        (with("id", json!("01a23150256d761da9390282a6f8a448")), false),
         (with("start", json!("2030-03-04")), false),
         (with("colour", json!("red")), false),
         (task(json!({ "id": "01a23150-256d-761d-a939-0282a6f8a448" })), false),

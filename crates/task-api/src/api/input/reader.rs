@@ -329,8 +329,16 @@ impl Reader {
         })
     }
 
+    /// The hyphenated form only (`format: uuid` in the document), not the braced, URN or
+    /// simple forms `Uuid::parse_str` also reads.
     fn uuid(&mut self, path: &str, s: &str) -> Option<Uuid> {
-        Uuid::parse_str(s).map_err(|_| self.fail("series", path, Rule::Format, "must be a UUID")).ok()
+        match Uuid::parse_str(s) {
+            Ok(id) if s.len() == 36 => Some(id),
+            _ => {
+                self.fail("series", path, Rule::Format, "must be a UUID such as 01a23150-256d-761d-a939-0282a6f8a448");
+                None
+            }
+        }
     }
 }
 
