@@ -100,3 +100,70 @@ impl Application {
         service.run_consumer(axum::Router::new(), handler, topics, shutdown).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+
+    use secrecy::ExposeSecret as _;
+    use service_runtime::auth::AuthSettings;
+    use service_runtime::client::TokenSourceKind;
+
+    use super::*;
+
+    fn config(service: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(service).join("config")
+    }
+
+    fn load(environment: &str, variables: &[(&str, &str)]) -> RecurringSettings {
+        let variables: HashMap<String, String> =
+            variables.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        settings::load_from(DEFAULTS, &config("recurring-task"), environment, Some(variables)).expect("settings load")
+    }
+
+    #[test]
+    fn under_make_run_task_api_is_called_on_its_port_with_tokens_its_local_settings_accept() {
+        #[derive(Deserialize)]
+        struct TaskApiLocal {
+            auth: AuthSettings,
+            http: service_runtime::settings::HttpSettings,
+        }
+        let task_api: TaskApiLocal =
+            settings::load_from(&[], &config("task-api"), "local", Some(HashMap::new())).expect("task-api's settings");
+
+        let client = load("local", &[]).task_api;
+
+        assert_eq!(client.base_url, format!("http://127.0.0.1:{}", task_api.http.port));
+        assert_eq!(client.token.source, TokenSourceKind::Development);
+        let development = &client.token.development;
+        let secret = |s: &Option<secrecy::SecretString>| s.as_ref().map(|s| s.expose_secret().to_owned());
+        assert_eq!(secret(&development.hs256_secret), secret(&task_api.auth.hs256_secret));
+        assert_eq!(development.issuer, task_api.auth.issuer);
+        assert_eq!(development.audience, task_api.auth.audience);
+        assert_eq!(development.service, SERVICE);
+        TaskApi::new(&client).expect("a usable client");
+    }
+
+    #[test]
+    fn in_production_the_client_credentials_come_from_the_environment_and_are_required() {
+        let complete = load(
+            "production",
+            &[
+                ("APP__TASK_API__TOKEN__CLIENT_CREDENTIALS__TOKEN_URL", "https://id.example.com/oauth2/token"),
+                ("APP__TASK_API__TOKEN__CLIENT_CREDENTIALS__AUDIENCE", "taskstream"),
+                ("APP__TASK_API__TOKEN__CLIENT_CREDENTIALS__CLIENT_SECRET", "s3cret"),
+            ],
+        )
+        .task_api;
+        assert_eq!(complete.base_url, "http://task-api");
+        assert_eq!(complete.token.source, TokenSourceKind::ClientCredentials);
+        assert_eq!(complete.token.client_credentials.client_id, SERVICE);
+        TaskApi::new(&complete).expect("a usable client");
+
+        let without_endpoint =
+            load("production", &[("APP__TASK_API__TOKEN__CLIENT_CREDENTIALS__CLIENT_SECRET", "s3cret")]);
+        let error = TaskApi::new(&without_endpoint.task_api).expect_err("no token endpoint");
+        assert!(error.to_string().contains("token"), "{error}");
+    }
+}
