@@ -10,6 +10,7 @@
 mod crash;
 mod delivery;
 mod helpers;
+mod offsets;
 mod outage;
 mod proxy;
 mod schedules;
