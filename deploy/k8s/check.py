@@ -11,6 +11,8 @@
 - each Deployment passes its KafkaUser's name and password Secret, mounts the cluster CA where
   production.yaml's kafka.ca_file points, listens on base.yaml's http.port, probes /healthz and
   /readyz, and gives SIGTERM handling (consumer.shutdown_grace_ms + producer flush) time to end;
+- a Deployment whose production.yaml calls task-api with client credentials sets the token
+  endpoint and the client secret from the cluster;
 - the sample Kafka cluster matches production.yaml's bootstrap address and the strimzi.io/cluster
   labels;
 - the KEDA ScaledObjects (components/keda) scale each consumer on exactly its group (the service's
@@ -258,6 +260,15 @@ def main() -> int:
         needed_s = pre_stop_s + settings.get("consumer", {}).get("shutdown_grace_ms", grace_ms) / 1000 + PRODUCER_FLUSH_S
         if budget < needed_s:
             problem(f"Deployment {service}: terminationGracePeriodSeconds {budget} < {needed_s} needed")
+        # A service calling task-api with client credentials (recurring-task) needs the endpoint and
+        # its secret from the cluster: production.yaml must not carry either.
+        token = (settings.get("task_api") or {}).get("token") or {}
+        if token.get("source") == "client_credentials":
+            prefix = "APP__TASK_API__TOKEN__CLIENT_CREDENTIALS__"
+            if "valueFrom" not in env.get(prefix + "TOKEN_URL", {}):
+                problem(f"Deployment {service}: {prefix}TOKEN_URL is not set from a ConfigMap or Secret")
+            if "secretKeyRef" not in env.get(prefix + "CLIENT_SECRET", {}).get("valueFrom", {}):
+                problem(f"Deployment {service}: {prefix}CLIENT_SECRET is not set from a Secret")
         if by_kind.get("Service", {}).get(service) is None or by_kind.get("PodDisruptionBudget", {}).get(service) is None:
             problem(f"{service}: a Service and a PodDisruptionBudget are expected")
 

@@ -9,7 +9,8 @@
 # its port, the broker's address and its SQLite file, so that a second stack (the smoke test's)
 # can run beside `make run` with other ports and another state directory:
 #   TASKSTREAM_STATE      state directory: pid files, logs, SQLite files (default .local)
-#   TASKSTREAM_PORT_BASE  task-api's port; notification, recurring-task, audit follow (8080)
+#   TASKSTREAM_PORT_BASE  task-api's port; notification, recurring-task, audit follow (8080);
+#                         recurring-task is told task-api's (APP__TASK_API__BASE_URL)
 #   BROKER_PORT           the local broker's port (9092)
 set -euo pipefail
 
@@ -38,9 +39,12 @@ start() {
   mkdir -p "$STATE/run" "$STATE/log"
   for svc in "${SERVICES[@]}"; do
     if running "$svc"; then echo "$svc already running"; continue; fi
-    (cd "$ROOT"; APP_CONFIG_DIR="crates/$svc/config" APP_ENVIRONMENT=local \
+    # recurring-task calls task-api, wherever this stack put it.
+    calls=()
+    [ "$svc" = recurring-task ] && calls=(APP__TASK_API__BASE_URL="http://127.0.0.1:${PORTS[task-api]}")
+    (cd "$ROOT"; env APP_CONFIG_DIR="crates/$svc/config" APP_ENVIRONMENT=local \
         APP__HTTP__PORT="${PORTS[$svc]}" APP__KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:${BROKER_PORT:-9092}" \
-        APP__DATABASE__URL="sqlite://$STATE/$svc.db" \
+        APP__DATABASE__URL="sqlite://$STATE/$svc.db" "${calls[@]}" \
         nohup "$TARGET/$svc" </dev/null >>"$STATE/log/$svc.log" 2>&1 &
       echo $! >"$(pidfile "$svc")")
   done
