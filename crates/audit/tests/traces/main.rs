@@ -102,7 +102,11 @@ async fn a_post_its_outbox_send_and_audits_handling_of_the_event_form_one_trace_
     assert_eq!(send.attributes["messaging.destination.name"], topics.task_events);
     assert_eq!(consume.attributes["messaging.consumer.group.name"], group);
     assert_eq!(
-        (consume.attributes["messaging.destination.name"].as_str(), &consume.attributes["messaging.destination.partition.id"], &consume.attributes["messaging.kafka.offset"]),
+        (
+            consume.attributes["messaging.destination.name"].as_str(),
+            &consume.attributes["messaging.destination.partition.id"],
+            &consume.attributes["messaging.kafka.offset"]
+        ),
         (topic.as_str(), &partition.to_string(), &offset.to_string()),
         "the span handled the record that became the audit row"
     );

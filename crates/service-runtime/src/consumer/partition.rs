@@ -196,7 +196,8 @@ impl<H: Handler> PartitionJob<H> {
                     metrics::counter!(MESSAGES_FAILED, "group" => shared.group.clone(), "topic" => message.topic.clone(),
                         "event_type" => event_type, "kind" => "permanent")
                     .increment(1);
-                    let sent = tracing::Instrument::instrument(self.dead_letter(message, &reason, attempt), span.clone()).await;
+                    let dead_letter = self.dead_letter(message, &reason, attempt);
+                    let sent = tracing::Instrument::instrument(dead_letter, span.clone()).await;
                     if sent {
                         metrics::counter!(MESSAGES_DEAD_LETTERED, &labels).increment(1);
                     }

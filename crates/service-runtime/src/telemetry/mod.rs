@@ -76,8 +76,7 @@ impl TelemetrySettings {
 
     fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
         let disabled = var(SDK_DISABLED_VAR).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        let otlp_endpoint =
-            var(OTLP_ENDPOINT_VAR).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty() && !disabled);
+        let otlp_endpoint = var(OTLP_ENDPOINT_VAR).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty() && !disabled);
         let sampling_ratio = var(SAMPLER_ARG_VAR)
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|r| (0.0..=1.0).contains(r))
@@ -161,7 +160,10 @@ mod tests {
             settings(&[(OTLP_ENDPOINT_VAR, "http://collector:4318")]).otlp_endpoint.as_deref(),
             Some("http://collector:4318")
         );
-        assert_eq!(settings(&[(OTLP_ENDPOINT_VAR, "http://collector:4318"), (SDK_DISABLED_VAR, "TRUE")]).otlp_endpoint, None);
+        assert_eq!(
+            settings(&[(OTLP_ENDPOINT_VAR, "http://collector:4318"), (SDK_DISABLED_VAR, "TRUE")]).otlp_endpoint,
+            None
+        );
     }
 
     #[test]
