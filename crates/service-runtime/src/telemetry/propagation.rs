@@ -87,6 +87,31 @@ mod tests {
     }
 
     #[test]
+    fn with_the_tracing_layer_a_span_continues_its_parents_trace_with_an_id_of_its_own() {
+        use opentelemetry::trace::TracerProvider as _;
+        use tracing_subscriber::prelude::*;
+
+        // A provider without an exporter: spans get contexts, nothing is sent.
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        let (child, root) = tracing::subscriber::with_default(subscriber, || {
+            let child = tracing::info_span!("child");
+            set_parent(&child, Some(PARENT));
+            let root = tracing::info_span!("root");
+            set_parent(&root, Some("garbage"));
+            (traceparent(&child), traceparent(&root))
+        });
+
+        let child = child.expect("a traceparent");
+        assert!(child.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{child}");
+        assert!(child.ends_with("-01"), "sampled, as the parent: {child}");
+        assert_ne!(child, PARENT, "a span id of its own");
+        let root = root.expect("a traceparent");
+        assert!(!root.contains("4bf92f3577b34da6a3ce929d0e0e4736"), "a new trace: {root}");
+    }
+
+    #[test]
     fn without_the_tracing_layer_a_span_has_no_traceparent() {
         let span = tracing::info_span!("untraced");
 
