@@ -2,7 +2,9 @@
 //!
 //! # Layout
 //! - [`settings`]: layered configuration (defaults → YAML files → `APP__…` environment).
-//! - [`telemetry`]: `tracing` subscriber (JSON lines off a terminal, human-readable on one).
+//! - [`telemetry`]: `tracing` subscriber (JSON lines off a terminal, human-readable on one),
+//!   OpenTelemetry export over OTLP when an endpoint is set, and the spans and `traceparent`
+//!   helpers that make one request one trace across Kafka.
 //! - [`kafka`]: client configuration (security included), the idempotent [`kafka::Producer`],
 //!   topic creation at start-up, and the client context that logs and measures.
 //! - [`consumer`]: the at-least-once consumer runtime: per-partition ordering, bounded

@@ -166,6 +166,7 @@ impl Service {
         if let Err(error) = self.producer.flush(Duration::from_secs(5)).await {
             tracing::warn!(error = %error, "records still unsent at exit");
         }
+        crate::telemetry::flush().await;
         tracing::info!(service = name, "stopped");
         Ok(())
     }

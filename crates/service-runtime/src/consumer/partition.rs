@@ -103,6 +103,8 @@ impl<H: Handler> PartitionJob<H> {
         let shared = &self.shared;
         let group = shared.group.clone();
         let (first, last) = (messages[0].offset, messages[messages.len() - 1].offset);
+        // One span per record, each in its record's trace, open while the batch is handled.
+        let _spans: Vec<_> = messages.iter().map(|m| crate::telemetry::spans::consume(m, &group)).collect();
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -168,11 +170,12 @@ impl<H: Handler> PartitionJob<H> {
             ("topic", SharedString::from(message.topic.clone())),
             ("event_type", SharedString::from(event_type)),
         ];
+        let span = crate::telemetry::spans::consume(message, &shared.group);
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             let started = Instant::now();
-            let result = shared.handler.handle(message).await;
+            let result = tracing::Instrument::instrument(shared.handler.handle(message), span.clone()).await;
             metrics::histogram!(HANDLER_DURATION, "group" => shared.group.clone(), "event_type" => event_type)
                 .record(started.elapsed().as_secs_f64());
             let error = match result {
@@ -193,7 +196,8 @@ impl<H: Handler> PartitionJob<H> {
                     metrics::counter!(MESSAGES_FAILED, "group" => shared.group.clone(), "topic" => message.topic.clone(),
                         "event_type" => event_type, "kind" => "permanent")
                     .increment(1);
-                    let sent = self.dead_letter(message, &reason, attempt).await;
+                    let dead_letter = self.dead_letter(message, &reason, attempt);
+                    let sent = tracing::Instrument::instrument(dead_letter, span.clone()).await;
                     if sent {
                         metrics::counter!(MESSAGES_DEAD_LETTERED, &labels).increment(1);
                     }

@@ -5,11 +5,14 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::consumer::Backoff;
 use crate::database::{Pool, is_transient};
 use crate::health::Health;
 use crate::kafka::{KafkaError, OutboundRecord, Producer};
+use crate::telemetry::propagation::{self, TRACEPARENT};
+use crate::telemetry::spans;
 
 use super::leader::Leader;
 use super::{Outbox, OutboxConfig, OutboxRow, OutboxSignal, RelaySettings};
@@ -222,12 +225,27 @@ impl Relay {
         Ok(Round::Published(published.len()))
     }
 
+    /// Sends one row in a producer span, a child of the trace context stored with the event.
+    /// With traces on, the record's `traceparent` header names that span (replacing a stored
+    /// one), so consumers continue from the send; the payload is sent as stored.
     async fn send(&self, row: &OutboxRow) -> Result<(), KafkaError> {
         let event = &row.event;
-        let headers = event.headers.iter().map(|(k, v)| (k.as_str(), Some(v.as_bytes()))).collect();
+        let stored_header = event.headers.iter().find(|(k, _)| k == TRACEPARENT).map(|(_, v)| v.as_bytes());
+        let stored = propagation::of_record(stored_header, &event.payload);
+        let span = spans::outbox_send(&event.topic, row.seq, stored.as_deref());
+        let sent = propagation::traceparent(&span);
+        let mut headers: Vec<(&str, Option<&[u8]>)> = event
+            .headers
+            .iter()
+            .filter(|(k, _)| sent.is_none() || k != TRACEPARENT)
+            .map(|(k, v)| (k.as_str(), Some(v.as_bytes())))
+            .collect();
+        if let Some(sent) = &sent {
+            headers.push((TRACEPARENT, Some(sent.as_bytes())));
+        }
         let record =
             OutboundRecord { topic: &event.topic, key: Some(event.key.as_bytes()), payload: &event.payload, headers };
-        self.producer.send(record).await.map(drop)
+        self.producer.send(record).instrument(span).await.map(drop)
     }
 
     async fn report_backlog(&self) {

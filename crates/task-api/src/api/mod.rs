@@ -43,5 +43,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tasks/{id}/reopen", post(tasks::reopen))
         .route("/v1/events", get(events_stream::stream))
         .route("/openapi.json", get(openapi::serve))
+        // Each request in a span continuing the caller's trace; its events carry that span's
+        // `traceparent` (see `request::event_context`).
+        .route_layer(axum::middleware::from_fn(service_runtime::telemetry::spans::http_request))
         .with_state(state)
 }

@@ -4,6 +4,7 @@ use axum::http::HeaderMap;
 use rand::Rng;
 use service_runtime::auth::{Actor, Caller};
 use service_runtime::problem::ApiError;
+use service_runtime::telemetry::propagation;
 use task_domain::{FieldError, Rule, ValidationErrors};
 use uuid::Uuid;
 
@@ -13,15 +14,20 @@ use crate::events::EventContext;
 /// The request id header, echoed in responses and used as the events' correlation id.
 pub(crate) const REQUEST_ID: &str = "x-request-id";
 
-/// The event context of a request: its actor, W3C trace context (a new trace when the caller
-/// sent none or a malformed one) and request id.
+/// The event context of a request: its actor, W3C trace context and request id.
+///
+/// The trace context is the request span's (`telemetry::spans::http_request`, a child of the
+/// caller's `traceparent`) when traces are exported; otherwise the caller's `traceparent` as
+/// sent, or a new trace when it sent none or a malformed one.
 pub(crate) fn event_context(caller: &Caller, headers: &HeaderMap) -> EventContext {
-    let traceparent = headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| valid_traceparent(v))
-        .map(str::to_owned)
-        .unwrap_or_else(new_traceparent);
+    let traceparent = propagation::traceparent(&tracing::Span::current()).unwrap_or_else(|| {
+        headers
+            .get(propagation::TRACEPARENT)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| valid_traceparent(v))
+            .map(str::to_owned)
+            .unwrap_or_else(new_traceparent)
+    });
     let correlation_id = headers
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
