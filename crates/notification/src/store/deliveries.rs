@@ -140,14 +140,6 @@ impl Store {
         let rows = self.pool.fetch_all(sql(self.backend(), &text, [Arg::Uuid(reminder_id)])).await?;
         rows.iter().map(Delivery::from_row).collect()
     }
-
-    /// Records one attempt's outcome (outside the final transaction, when the generation is
-    /// not finished by it).
-    pub(crate) async fn record_attempt(&self, delivery: &Delivery, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        record_attempt(&mut tx, delivery, now).await?;
-        tx.commit().await
-    }
 }
 
 /// The generation's records, in `tx`.
