@@ -9,3 +9,5 @@ pub const SERVICE: &str = "notification";
 
 /// Built-in defaults, beneath `config/*.yaml` and the environment.
 pub const DEFAULTS: &[(&str, &str)] = &[("consumer.group_id", "notification")];
+pub mod channels;
+pub mod endpoints;
