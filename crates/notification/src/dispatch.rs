@@ -2,13 +2,25 @@
 //! plus the user's channels), one attempt per record that needs one, and, once every record is
 //! final, the entry's final state with `reminder.sent` in the same transaction.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use event_schema::{CONTENT_TYPE, Envelope, ReminderSent};
 use service_runtime::outbox::{self, OutboxEvent, OutboxSignal};
 use uuid::Uuid;
 
-use crate::metrics::{DELIVERIES, LATENESS};
+use crate::channels::{Attempt, ChannelError, Channels, Message};
+use crate::metrics::{DELIVERIES, LATENESS, RETRIES};
 use crate::store::{self, Delivery, DeliveryState, Entry, EntryState, INBOX_TARGET, OUTBOX, Store};
+
+/// Why a dispatch stopped; the entry's lease then ends and it is claimed again.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    /// The notification database failed.
+    #[error("notification database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The user's channel settings could not be read.
+    #[error(transparent)]
+    Channels(#[from] ChannelError),
+}
 
 /// The CloudEvents `source` of this service's events.
 pub const SOURCE: &str = "/taskstream/notification";
@@ -17,9 +29,20 @@ pub const SOURCE: &str = "/taskstream/notification";
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
     store: Store,
+    channels: Channels,
     owner: String,
     signal: OutboxSignal,
     reminders_topic: String,
+}
+
+/// Whether a record needs an attempt now: never attempted, attempted with no recorded outcome
+/// (its replica died), or a retry that is due.
+fn is_due(delivery: &Delivery, now: DateTime<Utc>) -> bool {
+    match delivery.state {
+        DeliveryState::Pending => true,
+        DeliveryState::Retrying => delivery.next_attempt_at.is_none_or(|at| at <= now),
+        DeliveryState::Delivered | DeliveryState::Failed | DeliveryState::Disabled => false,
+    }
 }
 
 /// How one generation ended, or that it waits for retries.
@@ -36,29 +59,94 @@ pub enum Outcome {
 impl Dispatcher {
     /// A dispatcher for the replica `owner`, enqueuing `reminder.sent` for `reminders_topic`
     /// and waking the relay through `signal`.
-    pub fn new(store: Store, owner: String, signal: OutboxSignal, reminders_topic: String) -> Self {
-        Self { store, owner, signal, reminders_topic }
+    pub fn new(store: Store, channels: Channels, owner: String, signal: OutboxSignal, reminders_topic: String) -> Self {
+        Self { store, channels, owner, signal, reminders_topic }
     }
 
-    /// Delivers `entry` (claimed by this replica): creates its delivery records, writes the
-    /// inbox notification, attempts every other record that is due, and ends the generation
-    /// when all are final.
+    /// Delivers `entry` (claimed by this replica): creates its delivery records (the first time
+    /// only: the targets are the user's as the reminder fires), writes the inbox notification,
+    /// attempts every other record that is due, and ends the generation when all are final.
     #[tracing::instrument(skip_all, fields(reminder_id = %entry.reminder_id, generation = entry.generation), err)]
-    pub async fn dispatch(&self, entry: &Entry) -> Result<Outcome, sqlx::Error> {
+    pub async fn dispatch(&self, entry: &Entry) -> Result<Outcome, DispatchError> {
         let now = Utc::now();
         let fired_at = entry.fired_at.unwrap_or(now);
         if entry.attempts == 1 {
             let lateness = (fired_at - entry.fire_at).as_seconds_f64().max(0.0);
             metrics::histogram!(LATENESS).record(lateness);
         }
-        let targets = vec![(INBOX_TARGET.to_owned(), INBOX_TARGET.to_owned())];
-        let deliveries = self.store.ensure_deliveries(entry, &targets, now).await?;
-        for delivery in &deliveries {
-            if delivery.target == INBOX_TARGET && !delivery.state.is_final() {
+        let mut deliveries = self.store.generation_deliveries(entry).await?;
+        if deliveries.is_empty() {
+            let mut targets = vec![(INBOX_TARGET.to_owned(), INBOX_TARGET.to_owned())];
+            let theirs = self.channels.targets(&entry.user_id).await?;
+            targets.extend(theirs.iter().map(|t| (t.key.clone(), t.channel().to_owned())));
+            deliveries = self.store.ensure_deliveries(entry, &targets, now).await?;
+        }
+        let message = Message {
+            reminder_id: entry.reminder_id,
+            user_id: entry.user_id.clone(),
+            task_id: entry.task_id,
+            title: entry.title.clone(),
+            remind_at: entry.remind_at,
+            due_at: entry.due_at,
+            fired_at,
+            late: entry.late,
+            generation: entry.generation,
+        };
+        let mut attempts = Vec::new();
+        for delivery in deliveries.iter().filter(|d| is_due(d, now)) {
+            if delivery.target == INBOX_TARGET {
                 self.deliver_to_inbox(entry, delivery, fired_at).await?;
+            } else {
+                attempts.push(self.attempt(entry, delivery, &message));
             }
         }
-        self.conclude(entry).await
+        for attempted in futures::future::join_all(attempts).await {
+            attempted?;
+        }
+        Ok(self.conclude(entry).await?)
+    }
+
+    /// One attempt of an external target, recorded with its outcome (a retry at the next
+    /// delay of the schedule, never sooner than the receiver's `Retry-After`).
+    async fn attempt(&self, entry: &Entry, delivery: &Delivery, message: &Message) -> Result<(), DispatchError> {
+        let number = delivery.attempts + 1;
+        let outcome = match self.channels.target(&entry.user_id, &delivery.target).await? {
+            Some(target) => self.channels.deliver(&target, message, number).await,
+            None => Attempt::Disabled { reason: "the target was removed or disabled".into() },
+        };
+        let now = Utc::now();
+        let mut next = Delivery { attempts: number, next_attempt_at: None, ..delivery.clone() };
+        match &outcome {
+            Attempt::Delivered => {
+                next.state = DeliveryState::Delivered;
+                next.delivered_at = Some(now);
+                next.last_error = None;
+            }
+            Attempt::Retry { after, reason } => match self.channels.next_delay(number, *after) {
+                Some(delay) => {
+                    next.state = DeliveryState::Retrying;
+                    next.next_attempt_at = Some(now + TimeDelta::from_std(delay).unwrap_or(TimeDelta::days(1)));
+                    next.last_error = Some(reason.clone());
+                    metrics::counter!(RETRIES, "channel" => delivery.channel.clone()).increment(1);
+                }
+                None => {
+                    next.state = DeliveryState::Failed;
+                    next.last_error = Some(format!("{reason} (no retries left after {number} attempts)"));
+                }
+            },
+            Attempt::Failed { reason } => {
+                next.state = DeliveryState::Failed;
+                next.last_error = Some(reason.clone());
+            }
+            Attempt::Disabled { reason } => {
+                next.state = DeliveryState::Disabled;
+                next.last_error = Some(reason.clone());
+            }
+        }
+        metrics::counter!(DELIVERIES, "channel" => delivery.channel.clone(), "outcome" => outcome.outcome())
+            .increment(1);
+        self.store.record_attempt(&next, now).await?;
+        Ok(())
     }
 
     /// The inbox notification and its delivery record, in one transaction.

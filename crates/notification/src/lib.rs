@@ -20,11 +20,16 @@
 //! - [`scheduler`]: the job that sleeps until the next due entry and claims it.
 //! - [`dispatch`]: one fired entry → delivery records, attempts, final state, `reminder.sent`.
 //! - [`snooze`]: a snooze request → the next delivery's instant (pure).
-//! - [`api`]: the inbox HTTP API and its OpenAPI document.
+//! - [`channels`]: one delivery attempt to an email address or a webhook endpoint (Standard
+//!   Webhooks signing, the destination guard, the retry schedule).
+//! - [`endpoints`]: the users' channel settings and webhook endpoints, and their routes.
+//! - [`api`]: the inbox HTTP API and the service's OpenAPI document (the endpoints' included).
 //! - [`metrics`]: the service's metric names.
 
 pub mod api;
+pub mod channels;
 pub mod dispatch;
+pub mod endpoints;
 pub mod handler;
 pub mod metrics;
 pub mod scheduler;
@@ -46,7 +51,9 @@ use tokio::sync::Notify;
 pub use settings::{NotificationSettings, SchedulerSettings, Settings};
 
 use crate::api::ApiState;
+use crate::channels::Channels;
 use crate::dispatch::Dispatcher;
+use crate::endpoints::EndpointsState;
 use crate::handler::ReminderHandler;
 use crate::scheduler::Scheduler;
 use crate::store::{OUTBOX, Store};
@@ -66,6 +73,7 @@ const DATABASE_PATIENCE: Duration = Duration::from_secs(60);
 pub struct Application {
     service: Service,
     state: ApiState,
+    endpoints: EndpointsState,
     owner: String,
 }
 
@@ -100,8 +108,11 @@ impl Application {
             let relay = relay.clone();
             async move { relay.run(stop).await.map_err(anyhow::Error::from) }
         }));
+        let channels = Channels::new(&settings.app.notification.channels(), store.pool().clone())
+            .context("while setting up the delivery channels")?;
+        let endpoints = EndpointsState::new(&channels, verifier.clone());
         let wake = Arc::new(Notify::new());
-        let dispatcher = Dispatcher::new(store.clone(), owner.clone(), signal, reminders.clone());
+        let dispatcher = Dispatcher::new(store.clone(), channels, owner.clone(), signal, reminders.clone());
         let scheduler = Scheduler::new(
             store.clone(),
             dispatcher,
@@ -111,7 +122,7 @@ impl Application {
             wake.clone(),
         );
         service.add_job(Job::new(scheduler::JOB, move |stop| scheduler.clone().run(stop)));
-        Ok(Self { service, state: ApiState { store, verifier, wake }, owner })
+        Ok(Self { service, state: ApiState { store, verifier, wake }, endpoints, owner })
     }
 
     /// The HTTP port.
@@ -132,11 +143,12 @@ impl Application {
     /// Consumes `reminders`, serves the API and runs the scheduler and the relay (supervised
     /// jobs) until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { service, state, .. } = self;
+        let Self { service, state, endpoints, .. } = self;
         let store = state.store.clone();
         let topics = vec![service.settings.topics.reminders.name.clone()];
         let handler = ReminderHandler::new(store.clone(), state.wake.clone());
-        let served = service.run_consumer(api::router(state), handler, topics, shutdown).await;
+        let router = api::router(state).merge(endpoints::router(endpoints));
+        let served = service.run_consumer(router, handler, topics, shutdown).await;
         store.close().await;
         served
     }

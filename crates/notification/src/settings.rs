@@ -8,6 +8,8 @@ use service_runtime::database::DatabaseSettings;
 use service_runtime::outbox::RelaySettings;
 use service_runtime::settings::{self, BaseSettings};
 
+use crate::channels::{ChannelSettings, EmailSettings, RetrySettings, WebhookSettings};
+
 /// Built-in defaults, beneath `config/*.yaml` and the environment.
 pub(crate) const DEFAULTS: &[(&str, &str)] = &[
     ("consumer.group_id", "notification"),
@@ -18,8 +20,9 @@ pub(crate) const DEFAULTS: &[(&str, &str)] = &[
     ("database.url", "sqlite://.local/notification.db"),
 ];
 
-/// The scheduler's tuning: the `notification` section.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The `notification` section: the scheduler's tuning and the channels' settings
+/// (`notification.webhook.*`, `notification.email.*`, `notification.retry.*`).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct SchedulerSettings {
     /// A reminder due longer ago than this (after downtime) is recorded as expired instead of
@@ -40,6 +43,12 @@ pub struct SchedulerSettings {
     /// While a due reminder is held (its partition not yet handled up to its time), how often
     /// the scheduler looks again.
     pub hold_recheck_ms: u64,
+    /// Webhook delivery ([`crate::channels`]).
+    pub webhook: WebhookSettings,
+    /// Email delivery.
+    pub email: EmailSettings,
+    /// When failed attempts are tried again (every channel but the inbox).
+    pub retry: RetrySettings,
 }
 
 impl Default for SchedulerSettings {
@@ -52,6 +61,9 @@ impl Default for SchedulerSettings {
             max_in_flight: 64,
             recheck_ms: 1_000,
             hold_recheck_ms: 100,
+            webhook: WebhookSettings::default(),
+            email: EmailSettings::default(),
+            retry: RetrySettings::default(),
         }
     }
 }
@@ -60,6 +72,11 @@ impl SchedulerSettings {
     /// `max_lateness_seconds` as a duration.
     pub fn max_lateness(&self) -> Duration {
         Duration::from_secs(self.max_lateness_seconds)
+    }
+
+    /// The channels' settings.
+    pub fn channels(&self) -> ChannelSettings {
+        ChannelSettings { webhook: self.webhook.clone(), email: self.email.clone(), retry: self.retry.clone() }
     }
 
     /// `lease_seconds` as a duration.

@@ -134,6 +134,21 @@ impl Store {
         Ok(rows)
     }
 
+    /// The records of the entry's generation.
+    pub(crate) async fn generation_deliveries(&self, entry: &Entry) -> Result<Vec<Delivery>, sqlx::Error> {
+        let text = format!("SELECT {COLUMNS} FROM deliveries WHERE reminder_id = ? AND generation = ? ORDER BY target");
+        let args = [Arg::Uuid(entry.reminder_id), Arg::Int(i64::from(entry.generation))];
+        let rows = self.pool.fetch_all(sql(self.backend(), &text, args)).await?;
+        rows.iter().map(Delivery::from_row).collect()
+    }
+
+    /// Records one attempt's outcome.
+    pub(crate) async fn record_attempt(&self, delivery: &Delivery, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        record_attempt(&mut tx, delivery, now).await?;
+        tx.commit().await
+    }
+
     /// Every delivery record of a reminder, generations in order (the API, tests).
     pub async fn deliveries(&self, reminder_id: Uuid) -> Result<Vec<Delivery>, sqlx::Error> {
         let text = format!("SELECT {COLUMNS} FROM deliveries WHERE reminder_id = ? ORDER BY generation, target");

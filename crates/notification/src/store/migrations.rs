@@ -5,12 +5,14 @@
 use service_runtime::database::Migrations;
 use service_runtime::outbox::OutboxConfig;
 
+use crate::endpoints::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};
+
 /// The notification database's migrations, recorded in their own table so that the service
 /// may share a database with others.
 pub const MIGRATIONS: Migrations = Migrations {
     table: "_notification_migrations",
-    postgres: &[(1, "schedule", include_str!("../../migrations/postgres/0001_schedule.sql"))],
-    sqlite: &[(1, "schedule", include_str!("../../migrations/sqlite/0001_schedule.sql"))],
+    postgres: &[(1, "schedule", include_str!("../../migrations/postgres/0001_schedule.sql")), MIGRATIONS_POSTGRES[0]],
+    sqlite: &[(1, "schedule", include_str!("../../migrations/sqlite/0001_schedule.sql")), MIGRATIONS_SQLITE[0]],
 };
 
 /// The outbox of `reminder.sent`: table `notification_outbox` (migration 1), notified on
@@ -23,6 +25,12 @@ mod tests {
     use service_runtime::outbox::migration_creates;
 
     use super::*;
+
+    #[test]
+    fn the_service_runs_every_migration_of_the_channels_after_its_own() {
+        assert!(MIGRATIONS.postgres.ends_with(&MIGRATIONS_POSTGRES), "add the new channel migration here");
+        assert!(MIGRATIONS.sqlite.ends_with(&MIGRATIONS_SQLITE), "add the new channel migration here");
+    }
 
     #[test]
     fn the_migrations_create_the_outbox_table_the_shared_relay_reads_on_both_backends() {
