@@ -8,7 +8,8 @@
 # Each service reads crates/<service>/config/{base,local}.yaml; on top of that this script sets
 # its port, the broker's address and its SQLite file, so that a second stack (the smoke test's)
 # can run beside `make run` with other ports and another state directory:
-#   TASKSTREAM_STATE      state directory: pid files, logs, SQLite files (default .local)
+#   TASKSTREAM_STATE      state directory: pid files, logs, SQLite files, notification's mail
+#                         (.eml files under mail/) (default .local)
 #   TASKSTREAM_PORT_BASE  task-api's port; notification, recurring-task, audit follow (8080)
 #   BROKER_PORT           the local broker's port (9092)
 set -euo pipefail
@@ -40,7 +41,7 @@ start() {
     if running "$svc"; then echo "$svc already running"; continue; fi
     (cd "$ROOT"; APP_CONFIG_DIR="crates/$svc/config" APP_ENVIRONMENT=local \
         APP__HTTP__PORT="${PORTS[$svc]}" APP__KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:${BROKER_PORT:-9092}" \
-        APP__DATABASE__URL="sqlite://$STATE/$svc.db" \
+        APP__DATABASE__URL="sqlite://$STATE/$svc.db" APP__NOTIFICATION__EMAIL__FILE_DIR="$STATE/mail" \
         nohup "$TARGET/$svc" </dev/null >>"$STATE/log/$svc.log" 2>&1 &
       echo $! >"$(pidfile "$svc")")
   done

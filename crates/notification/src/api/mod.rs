@@ -6,6 +6,8 @@
 //! - `GET /v1/notifications`: newest first; `unread=true` for the unread ones only, `limit`
 //!   (1–200, default 50), `cursor` (a page's `next_cursor`).
 //! - `GET /v1/notifications/unread-count`: `{"unread": n}`.
+//! - `GET /v1/notifications/{id}`: one notification with its deliveries (each target's state,
+//!   attempts, last error, next retry).
 //! - `POST /v1/notifications/{id}/read`: marks it read; answers the notification.
 //! - `POST /v1/notifications/{id}/snooze`: `{"until": <RFC 3339>}` or `{"for": "PT10M"}`:
 //!   schedules one more delivery of the reminder (the next generation); 202.
@@ -29,7 +31,9 @@ use service_runtime::auth::Verifier;
 use tokio::sync::Notify;
 
 pub use openapi::document;
-pub use view::{NotificationPage, NotificationView, SnoozeRequest, SnoozedView, UnreadCount};
+pub use view::{
+    DeliveryView, NotificationDetail, NotificationPage, NotificationView, SnoozeRequest, SnoozedView, UnreadCount,
+};
 
 use crate::store::Store;
 
@@ -55,6 +59,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/notifications", get(routes::list))
         .route("/v1/notifications/unread-count", get(routes::unread_count))
+        .route("/v1/notifications/{id}", get(routes::get))
         .route("/v1/notifications/{id}/read", post(routes::read))
         .route("/v1/notifications/{id}/snooze", post(routes::snooze))
         .route("/openapi.json", get(openapi::serve))

@@ -20,7 +20,9 @@ use utoipa::openapi::{Content, HeaderBuilder, Ref, RefOr, Response, ResponseBuil
 use utoipa::{Modify, OpenApi};
 
 use super::routes;
-use super::view::{NotificationPage, NotificationView, SnoozeRequest, SnoozedView, UnreadCount};
+use super::view::{
+    DeliveryView, NotificationDetail, NotificationPage, NotificationView, SnoozeRequest, SnoozedView, UnreadCount,
+};
 
 const BEARER: &str = "bearer";
 
@@ -37,9 +39,17 @@ const BEARER: &str = "bearer";
         (url = "/", description = "The host serving this document"),
         (url = "http://127.0.0.1:8081", description = "`make run` (local)"),
     ),
-    paths(routes::list, routes::unread_count, routes::read, routes::snooze, serve),
+    paths(routes::list, routes::unread_count, routes::get, routes::read, routes::snooze, serve),
     components(
-        schemas(NotificationView, NotificationPage, UnreadCount, SnoozeRequest, SnoozedView),
+        schemas(
+            NotificationView,
+            NotificationDetail,
+            DeliveryView,
+            NotificationPage,
+            UnreadCount,
+            SnoozeRequest,
+            SnoozedView
+        ),
         responses(BadRequest, Unauthorized, NotFound, Conflict, UnprocessableEntity, ServiceUnavailable),
     ),
     modifiers(&Security),

@@ -10,7 +10,9 @@ use service_runtime::problem::ApiError;
 use uuid::Uuid;
 
 use super::ApiState;
-use super::view::{NotificationPage, NotificationView, SnoozeRequest, SnoozedView, UnreadCount};
+use super::view::{
+    DeliveryView, NotificationDetail, NotificationPage, NotificationView, SnoozeRequest, SnoozedView, UnreadCount,
+};
 use crate::store::{InboxQuery, SnoozeError};
 
 /// Most notifications one page holds.
@@ -101,6 +103,33 @@ pub(super) async fn list(
 pub(super) async fn unread_count(State(state): State<ApiState>, caller: Caller) -> Result<Json<UnreadCount>, ApiError> {
     let unread = state.store.unread_count(&caller.user_id).await.map_err(storage)?;
     Ok(Json(UnreadCount { unread }))
+}
+
+/// `GET /v1/notifications/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/notifications/{id}",
+    tag = "notifications",
+    params(("id" = Uuid, Path, description = "The notification.")),
+    responses(
+        (status = 200, description = "The notification and each target's delivery.", body = NotificationDetail),
+        (status = 401, response = super::openapi::Unauthorized),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 503, response = super::openapi::ServiceUnavailable),
+    )
+)]
+pub(super) async fn get(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<NotificationDetail>, ApiError> {
+    let id = notification_id(&id)?;
+    let (item, deliveries) =
+        state.store.notification(&caller.user_id, id).await.map_err(storage)?.ok_or_else(ApiError::not_found)?;
+    Ok(Json(NotificationDetail {
+        notification: item.into(),
+        deliveries: deliveries.into_iter().map(DeliveryView::from).collect(),
+    }))
 }
 
 /// `POST /v1/notifications/{id}/read`.

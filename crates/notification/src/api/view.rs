@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::store::{InboxItem, Snoozed};
+use crate::store::{Delivery, InboxItem, Snoozed};
 
 /// One notification.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -52,6 +52,51 @@ impl From<InboxItem> for NotificationView {
             late: item.late,
             read: item.read_at.is_some(),
             read_at: item.read_at,
+        }
+    }
+}
+
+/// A notification with how each of its channels fared.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct NotificationDetail {
+    /// The notification.
+    #[serde(flatten)]
+    pub notification: NotificationView,
+    /// One per target: the inbox, email, each webhook endpoint.
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// One target's delivery of a notification.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// `inbox`, `email` or `webhook:<endpoint id>`.
+    pub target: String,
+    /// `inbox`, `email` or `webhook`.
+    pub channel: String,
+    /// `pending`, `retrying`, `delivered`, `failed` or `disabled`.
+    pub state: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When a retry is due.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// When it was delivered.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<Delivery> for DeliveryView {
+    fn from(d: Delivery) -> Self {
+        Self {
+            target: d.target,
+            channel: d.channel,
+            state: d.state.as_str().to_owned(),
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at,
+            last_error: d.last_error,
+            delivered_at: d.delivered_at,
         }
     }
 }

@@ -151,6 +151,22 @@ impl Store {
         Ok(InboxPage { items, next })
     }
 
+    /// One of the user's notifications, with its delivery records; `None` when the user has
+    /// no such notification.
+    pub async fn notification(
+        &self,
+        user_id: &str,
+        id: Uuid,
+    ) -> Result<Option<(InboxItem, Vec<super::Delivery>)>, sqlx::Error> {
+        let text = format!("SELECT {COLUMNS} FROM inbox WHERE id = ? AND user_id = ?");
+        let row =
+            self.pool.fetch_optional(sql(self.backend(), &text, [Arg::Uuid(id), Arg::Text(user_id.into())])).await?;
+        let Some(item) = row.as_ref().map(InboxItem::from_row).transpose()? else { return Ok(None) };
+        let deliveries =
+            self.deliveries(item.reminder_id).await?.into_iter().filter(|d| d.generation == item.generation).collect();
+        Ok(Some((item, deliveries)))
+    }
+
     /// The user's notifications not read yet.
     pub async fn unread_count(&self, user_id: &str) -> Result<i64, sqlx::Error> {
         let statement = sql(
