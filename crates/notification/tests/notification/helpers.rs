@@ -100,6 +100,18 @@ pub(crate) fn settings(topics: &Topics, database_url: &str, group: &str) -> Sett
     Settings { base: base(topics, group), app }
 }
 
+/// Channel settings for receivers on this machine: http and loopback allowed, short attempt
+/// timeouts, retries after 1 s (twice), no jitter.
+pub(crate) fn local_channels(settings: &mut Settings) {
+    let notification = &mut settings.app.notification;
+    notification.webhook.allow_http = true;
+    notification.webhook.allow_private = true;
+    notification.webhook.timeout_ms = 1_000;
+    notification.email.timeout_ms = 5_000;
+    notification.retry.schedule_secs = vec![1, 1];
+    notification.retry.jitter = 0.0;
+}
+
 /// A running notification service.
 pub(crate) struct NotificationApp {
     pub(crate) base: String,

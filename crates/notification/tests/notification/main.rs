@@ -5,10 +5,14 @@
 //! PostgreSQL's from `DATABASE_URL`; every test uses its own topics, group and databases.
 
 mod cancellation;
+mod crash;
 mod dead_letters;
+mod end_to_end;
 mod firing;
 mod helpers;
 mod hold;
 mod inbox;
+mod receivers;
 mod replay;
 mod replicas;
+mod retries;
