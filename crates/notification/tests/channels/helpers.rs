@@ -123,6 +123,15 @@ impl TestEnv {
     }
 }
 
+impl TestEnv {
+    /// Sets `user`'s email address and turns email on, through the API.
+    pub(crate) async fn enable_email(&self, user: &str, address: &str) {
+        let body = json!({ "email_address": address, "email_enabled": true });
+        let (status, body) = self.call(Method::PUT, "/v1/notification-settings", Some(user), Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+}
+
 /// A reminder of `user` that fired now.
 pub(crate) fn message(user: &str) -> Message {
     let now = Utc::now();
