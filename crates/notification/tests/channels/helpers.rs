@@ -56,7 +56,13 @@ pub(crate) fn local_settings(mail_dir: &Path) -> ChannelSettings {
 
 /// A bearer token for `user`.
 pub(crate) fn token(user: &str) -> String {
-    service_runtime::auth::testing::token(AUDIENCE, user, serde_json::Map::new())
+    token_with(user, json!({}))
+}
+
+/// A bearer token for `sub` with extra claims (an object).
+pub(crate) fn token_with(sub: &str, claims: Value) -> String {
+    let Value::Object(claims) = claims else { panic!("claims are an object") };
+    service_runtime::auth::testing::token(AUDIENCE, sub, claims)
 }
 
 /// The channels and their routes on port 0, over one fresh database.
