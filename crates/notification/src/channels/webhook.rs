@@ -95,6 +95,10 @@ impl Sender {
             Ok(None) => return Attempt::Disabled { reason: "the endpoint was deleted".into() },
             Err(error) => return Attempt::Retry { after: None, reason: format!("reading the endpoint: {error}") },
         };
+        if endpoint.user_id != message.user_id {
+            // A crossed record must never send one user's reminder to another's endpoint.
+            return Attempt::Failed { reason: "the endpoint belongs to another user".into() };
+        }
         if !endpoint.enabled {
             let reason = endpoint.disabled_reason.unwrap_or_else(|| "disabled".into());
             return Attempt::Disabled { reason: format!("the endpoint is disabled: {reason}") };
