@@ -149,8 +149,13 @@ impl Sender {
 
     /// No answer: timed out, refused by the guard, or the connection failed.
     fn unanswered(&self, error: &reqwest::Error) -> Attempt {
-        if let Some(refused) = refusal(error) {
-            return Attempt::Failed { reason: format!("destination refused: {refused}") };
+        match refusal(error) {
+            // The resolver failing is no verdict on the destination: try again later.
+            Some(unresolvable @ Refused::Unresolvable { .. }) => {
+                return Attempt::Retry { after: None, reason: unresolvable.to_string() };
+            }
+            Some(refused) => return Attempt::Failed { reason: format!("destination refused: {refused}") },
+            None => {}
         }
         if error.is_timeout() {
             return Attempt::Retry { after: None, reason: format!("no answer within {} ms", self.timeout.as_millis()) };
