@@ -24,6 +24,19 @@
 //! - **Targets are re-read at delivery**: [`Channels::deliver`] loads the endpoint (or the
 //!   email settings) again, so a secret rotated, an endpoint disabled or deleted, or email
 //!   turned off since [`Channels::targets`] counts ([`Attempt::Disabled`]).
+//!
+//! # Wiring (by the service)
+//! - settings: [`ChannelSettings`] sits in the `notification` section (`notification.webhook`,
+//!   `notification.email`, `notification.retry`); `make run`'s `config/local.yaml` sets
+//!   `notification.webhook.allow_http` and `allow_private` to `true` for local receivers.
+//! - migrations: [`crate::endpoints::MIGRATIONS_POSTGRES`] / [`crate::endpoints::MIGRATIONS_SQLITE`]
+//!   (versions 100 and up) join the service's list.
+//! - [`Channels::new`] over the service's pool; [`crate::endpoints::router`] with
+//!   [`crate::endpoints::EndpointsState::new`] merged into the service's router;
+//!   [`crate::endpoints::EndpointsApi`] merged into its OpenAPI document.
+//! - per delivery: [`Channels::targets`] (or [`Channels::target`] for a stored key), then
+//!   [`Channels::deliver`] per attempt, and [`Channels::next_delay`] after an
+//!   [`Attempt::Retry`] (`None`: give up).
 
 mod email;
 mod error;
