@@ -27,8 +27,9 @@
 //!
 //! # Wiring (by the service)
 //! - settings: [`ChannelSettings`] sits in the `notification` section (`notification.webhook`,
-//!   `notification.email`, `notification.retry`); `make run`'s `config/local.yaml` sets
-//!   `notification.webhook.allow_http` and `allow_private` to `true` for local receivers.
+//!   `notification.email`, `notification.retry`). The defaults are production's: `make run`'s `config/local.yaml`
+//!   sets `notification.webhook.allow_http` and `allow_private` to `true`, or receivers on
+//!   `http://127.0.0.1` are refused.
 //! - migrations: [`crate::endpoints::MIGRATIONS_POSTGRES`] / [`crate::endpoints::MIGRATIONS_SQLITE`]
 //!   (versions 100 and up) join the service's list.
 //! - [`Channels::new`] over the service's pool; [`crate::endpoints::router`] with
