@@ -6,9 +6,6 @@ pub enum ChannelError {
     /// The settings and endpoints database failed.
     #[error("reading the notification settings: {0}")]
     Database(#[from] sqlx::Error),
-    /// A stored row could not be read (corrupt data).
-    #[error("a stored notification setting is unreadable: {0}")]
-    Corrupt(String),
     /// The settings cannot work (an unparsable `From`, a TLS setup that fails).
     #[error("invalid channel settings: {0}")]
     InvalidSettings(String),

@@ -21,8 +21,23 @@
 //!   sleeps; it answers what happened and, for [`Attempt::Retry`], how soon the receiver
 //!   asked to be tried again. The caller owns the schedule ([`Channels::retry_delay`]) and
 //!   the durable record of every attempt.
-//! - **Targets are re-read at delivery**: [`Channels::deliver`] loads the endpoint again, so
-//!   a secret rotated or an endpoint disabled or deleted since [`Channels::targets`] counts.
+//! - **Targets are re-read at delivery**: [`Channels::deliver`] loads the endpoint (or the
+//!   email settings) again, so a secret rotated, an endpoint disabled or deleted, or email
+//!   turned off since [`Channels::targets`] counts ([`Attempt::Disabled`]).
+//!
+//! # Wiring (by the service)
+//! - settings: [`ChannelSettings`] sits in the `notification` section (`notification.webhook`,
+//!   `notification.email`, `notification.retry`). The defaults are production's: `make run`'s `config/local.yaml`
+//!   sets `notification.webhook.allow_http` and `allow_private` to `true`, or receivers on
+//!   `http://127.0.0.1` are refused.
+//! - migrations: [`crate::endpoints::MIGRATIONS_POSTGRES`] / [`crate::endpoints::MIGRATIONS_SQLITE`]
+//!   (versions 100 and up) join the service's list.
+//! - [`Channels::new`] over the service's pool; [`crate::endpoints::router`] with
+//!   [`crate::endpoints::EndpointsState::new`] merged into the service's router;
+//!   [`crate::endpoints::EndpointsApi`] merged into its OpenAPI document.
+//! - per delivery: [`Channels::targets`] (or [`Channels::target`] for a stored key), then
+//!   [`Channels::deliver`] per attempt, and [`Channels::next_delay`] after an
+//!   [`Attempt::Retry`] (`None`: give up).
 
 mod email;
 mod error;
@@ -230,7 +245,11 @@ impl Channels {
         let started = std::time::Instant::now();
         let outcome = match &target.kind {
             TargetKind::Webhook { endpoint_id } => self.inner.webhooks.deliver(*endpoint_id, target, message).await,
-            TargetKind::Email { address } => self.inner.mailer.deliver(address, message).await,
+            TargetKind::Email { address } => match self.email_still_wanted(&message.user_id, address).await {
+                Ok(true) => self.inner.mailer.deliver(address, message).await,
+                Ok(false) => Attempt::Disabled { reason: "email was turned off or its address changed".into() },
+                Err(error) => Attempt::Retry { after: None, reason: format!("reading the email settings: {error}") },
+            },
         };
         metrics::histogram!(ATTEMPT_DURATION, "channel" => target.channel(), "outcome" => outcome.outcome())
             .record(started.elapsed().as_secs_f64());
@@ -242,6 +261,13 @@ impl Channels {
             }
         }
         outcome
+    }
+
+    /// Whether the user still wants reminders mailed to `address` (they may have turned email
+    /// off or changed the address since the target was listed).
+    async fn email_still_wanted(&self, user_id: &str, address: &str) -> Result<bool, ChannelError> {
+        let settings = self.inner.store.settings(user_id).await?;
+        Ok(settings.email_enabled && settings.email_address.as_deref() == Some(address))
     }
 
     /// How long to wait after failed attempt number `attempt` (1 for the first) before the

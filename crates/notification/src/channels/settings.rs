@@ -143,3 +143,40 @@ pub enum SmtpTls {
     /// No encryption: a relay on the same host or network, and tests.
     None,
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_partial_section_keeps_the_defaults_of_every_key_it_does_not_name() {
+        let section = json!({
+            "webhook": { "allow_http": true },
+            "email": { "transport": "smtp", "smtp": { "host": "mail.example.com", "tls": "tls", "password": "hunter2" } },
+            "retry": { "schedule_secs": [1, 2] },
+        });
+
+        let settings: ChannelSettings = serde_json::from_value(section).expect("valid settings");
+
+        assert!(settings.webhook.allow_http && !settings.webhook.allow_private);
+        assert_eq!(settings.webhook.timeout(), Duration::from_secs(15));
+        assert_eq!(settings.webhook.rotation_grace(), Duration::from_secs(24 * 3600));
+        assert_eq!(settings.email.transport, EmailTransport::Smtp);
+        assert_eq!((settings.email.smtp.host.as_str(), settings.email.smtp.port), ("mail.example.com", 587));
+        assert_eq!(settings.email.smtp.tls, SmtpTls::Tls);
+        assert!(!format!("{settings:?}").contains("hunter2"), "the password is never printed");
+        assert_eq!(settings.retry.schedule_secs, [1, 2]);
+        assert_eq!(settings.retry.jitter, 0.2);
+    }
+
+    #[test]
+    fn by_default_production_is_guarded_and_mail_goes_to_local_files() {
+        let settings = ChannelSettings::default();
+
+        assert!(!settings.webhook.allow_http && !settings.webhook.allow_private);
+        assert_eq!(settings.email.transport, EmailTransport::File);
+        assert_eq!(settings.email.file_dir, PathBuf::from(".local/mail"));
+    }
+}

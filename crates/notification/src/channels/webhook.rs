@@ -95,6 +95,10 @@ impl Sender {
             Ok(None) => return Attempt::Disabled { reason: "the endpoint was deleted".into() },
             Err(error) => return Attempt::Retry { after: None, reason: format!("reading the endpoint: {error}") },
         };
+        if endpoint.user_id != message.user_id {
+            // A crossed record must never send one user's reminder to another's endpoint.
+            return Attempt::Failed { reason: "the endpoint belongs to another user".into() };
+        }
         if !endpoint.enabled {
             let reason = endpoint.disabled_reason.unwrap_or_else(|| "disabled".into());
             return Attempt::Disabled { reason: format!("the endpoint is disabled: {reason}") };
@@ -145,8 +149,13 @@ impl Sender {
 
     /// No answer: timed out, refused by the guard, or the connection failed.
     fn unanswered(&self, error: &reqwest::Error) -> Attempt {
-        if let Some(refused) = refusal(error) {
-            return Attempt::Failed { reason: format!("destination refused: {refused}") };
+        match refusal(error) {
+            // The resolver failing is no verdict on the destination: try again later.
+            Some(unresolvable @ Refused::Unresolvable { .. }) => {
+                return Attempt::Retry { after: None, reason: unresolvable.to_string() };
+            }
+            Some(refused) => return Attempt::Failed { reason: format!("destination refused: {refused}") },
+            None => {}
         }
         if error.is_timeout() {
             return Attempt::Retry { after: None, reason: format!("no answer within {} ms", self.timeout.as_millis()) };

@@ -16,6 +16,9 @@
 //!   service keeps them to sign (HMAC needs the key itself).
 //! - **The destination guard runs at creation and on a changed URL** (a clear 422 naming
 //!   `url`), and again at every delivery (DNS may have changed since).
+//! - **Users only**: a service token acting for a user (`X-On-Behalf-Of`, `act_for`) gets 403
+//!   here. The on-behalf scope is about tasks; an endpoint of its choosing would let a service
+//!   receive the user's reminders.
 //! - **A 410 from the receiver disables the endpoint** with the reason; the owner enables it
 //!   again with `PATCH {"enabled": true}`.
 

@@ -9,7 +9,7 @@ use axum::http::header::LOCATION;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use service_runtime::auth::Caller;
+use service_runtime::auth::{Actor, Caller};
 use service_runtime::problem::ApiError;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -106,6 +106,16 @@ fn storage(error: sqlx::Error) -> ApiError {
     }
 }
 
+/// The user, when they call for themselves. A service acting for a user (which the shared
+/// verifier admits for the task API's `tasks:write_on_behalf`) may not read or change where that
+/// user's reminders go: that scope is about tasks, and an endpoint would let it receive them.
+fn own(caller: &Caller) -> Result<&str, ApiError> {
+    match caller.actor {
+        Actor::User(_) => Ok(&caller.user_id),
+        Actor::Service(_) => Err(ApiError::forbidden("only the user themselves manages their notification channels")),
+    }
+}
+
 /// An endpoint id from the path; one that is no UUID names no endpoint (404).
 fn endpoint_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found())
@@ -130,6 +140,7 @@ async fn checked_url(state: &EndpointsState, url: &str) -> Result<String, ApiErr
     responses(
         (status = 200, description = "The settings (defaults if never set).", body = SettingsBody),
         (status = 401, description = "No or an invalid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A service token: only the user manages their channels.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -137,7 +148,8 @@ pub(super) async fn get_settings(
     State(state): State<EndpointsState>,
     caller: Caller,
 ) -> Result<Json<SettingsBody>, ApiError> {
-    Ok(Json(state.store.settings(&caller.user_id).await.map_err(storage)?.into()))
+    let user = own(&caller)?;
+    Ok(Json(state.store.settings(user).await.map_err(storage)?.into()))
 }
 
 #[utoipa::path(
@@ -152,6 +164,7 @@ pub(super) async fn get_settings(
         (status = 200, description = "The new settings.", body = SettingsBody),
         (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or an invalid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A service token: only the user manages their channels.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named in `errors`.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -161,9 +174,9 @@ pub(super) async fn put_settings(
     caller: Caller,
     body: Bytes,
 ) -> Result<Json<SettingsBody>, ApiError> {
+    let user = own(&caller)?;
     let input = input::settings(&body)?;
-    let settings =
-        state.store.put_settings(&caller.user_id, input.email_address, input.email_enabled).await.map_err(storage)?;
+    let settings = state.store.put_settings(user, input.email_address, input.email_enabled).await.map_err(storage)?;
     Ok(Json(settings.into()))
 }
 
@@ -176,11 +189,13 @@ pub(super) async fn put_settings(
     responses(
         (status = 200, description = "The caller's endpoints, oldest first.", body = EndpointList),
         (status = 401, description = "No or an invalid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A service token: only the user manages their channels.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(super) async fn list(State(state): State<EndpointsState>, caller: Caller) -> Result<Json<EndpointList>, ApiError> {
-    let endpoints = state.store.endpoints(&caller.user_id).await.map_err(storage)?;
+    let user = own(&caller)?;
+    let endpoints = state.store.endpoints(user).await.map_err(storage)?;
     Ok(Json(EndpointList { items: endpoints.into_iter().map(Into::into).collect() }))
 }
 
@@ -198,6 +213,7 @@ pub(super) async fn list(State(state): State<EndpointsState>, caller: Caller) ->
          headers(("Location" = String, description = "`/v1/webhook-endpoints/{id}`"))),
         (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or an invalid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A service token: only the user manages their channels.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The caller has the most endpoints allowed.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (a refused `url` is `destination_refused`).", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
@@ -208,15 +224,15 @@ pub(super) async fn create(
     caller: Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let user = own(&caller)?;
     let input = input::new_endpoint(&body)?;
     let url = checked_url(&state, &input.url).await?;
-    let count = state.store.count_endpoints(&caller.user_id).await.map_err(storage)?;
+    let count = state.store.count_endpoints(user).await.map_err(storage)?;
     if count >= i64::from(state.max_endpoints) {
         return Err(ApiError::conflict(format!("a user may have at most {} webhook endpoints", state.max_endpoints)));
     }
     let secret = Secret::generate();
-    let endpoint =
-        state.store.create_endpoint(&caller.user_id, &url, &input.description, &secret).await.map_err(storage)?;
+    let endpoint = state.store.create_endpoint(user, &url, &input.description, &secret).await.map_err(storage)?;
     let location = format!("/v1/webhook-endpoints/{}", endpoint.id);
     let body = EndpointWithSecret { endpoint: endpoint.into(), secret: secret.encode() };
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(body)).into_response())
@@ -232,6 +248,7 @@ pub(super) async fn create(
     responses(
         (status = 200, description = "The endpoint.", body = EndpointBody),
         (status = 401, description = "No or an invalid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A service token: only the user manages their channels.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint of the caller's.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -241,7 +258,8 @@ pub(super) async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<EndpointBody>, ApiError> {
-    let endpoint = state.store.endpoint(&caller.user_id, endpoint_id(&id)?).await.map_err(storage)?;
+    let user = own(&caller)?;
+    let endpoint = state.store.endpoint(user, endpoint_id(&id)?).await.map_err(storage)?;
     Ok(Json(endpoint.ok_or_else(ApiError::not_found)?.into()))
 }
 
@@ -259,6 +277,7 @@ pub(super) async fn get(
         (status = 200, description = "The changed endpoint.", body = EndpointBody),
         (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or an invalid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A service token: only the user manages their channels.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint of the caller's.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named in `errors`.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
@@ -270,6 +289,7 @@ pub(super) async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<EndpointBody>, ApiError> {
+    let user = own(&caller)?;
     let id = endpoint_id(&id)?;
     let patch = input::endpoint_patch(&body)?;
     let url = match patch.url {
@@ -280,7 +300,7 @@ pub(super) async fn update(
         (enabled, (!enabled).then(|| patch.disabled_reason.unwrap_or_else(|| DISABLED_BY_OWNER.into())))
     });
     let change = EndpointChange { url, description: patch.description, enabled };
-    let endpoint = state.store.update_endpoint(&caller.user_id, id, change).await.map_err(storage)?;
+    let endpoint = state.store.update_endpoint(user, id, change).await.map_err(storage)?;
     Ok(Json(endpoint.ok_or_else(ApiError::not_found)?.into()))
 }
 
@@ -295,6 +315,7 @@ pub(super) async fn update(
     responses(
         (status = 204, description = "Deleted."),
         (status = 401, description = "No or an invalid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A service token: only the user manages their channels.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint of the caller's.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -304,7 +325,8 @@ pub(super) async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let deleted = state.store.delete_endpoint(&caller.user_id, endpoint_id(&id)?).await.map_err(storage)?;
+    let user = own(&caller)?;
+    let deleted = state.store.delete_endpoint(user, endpoint_id(&id)?).await.map_err(storage)?;
     if deleted { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found()) }
 }
 
@@ -321,6 +343,7 @@ pub(super) async fn delete(
     responses(
         (status = 200, description = "The endpoint and its new secret.", body = EndpointWithSecret),
         (status = 401, description = "No or an invalid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A service token: only the user manages their channels.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint of the caller's.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -330,8 +353,9 @@ pub(super) async fn rotate_secret(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<EndpointWithSecret>, ApiError> {
+    let user = own(&caller)?;
     let secret = Secret::generate();
-    let endpoint = state.store.rotate_secret(&caller.user_id, endpoint_id(&id)?, &secret).await.map_err(storage)?;
+    let endpoint = state.store.rotate_secret(user, endpoint_id(&id)?, &secret).await.map_err(storage)?;
     let endpoint = endpoint.ok_or_else(ApiError::not_found)?;
     Ok(Json(EndpointWithSecret { endpoint: endpoint.into(), secret: secret.encode() }))
 }

@@ -59,6 +59,8 @@ pub struct Endpoint {
 /// What a delivery needs of an endpoint.
 #[derive(Debug, Clone)]
 pub struct DeliveryEndpoint {
+    /// Its owner.
+    pub user_id: String,
     /// Where to post.
     pub url: String,
     /// Whether to post at all.
@@ -242,7 +244,7 @@ impl Store {
     /// The endpoint as a delivery needs it, whoever owns it; `None` if it was deleted.
     pub async fn delivery_endpoint(&self, id: Uuid) -> Result<Option<DeliveryEndpoint>, sqlx::Error> {
         let mut sql = self.sql(
-            "SELECT url, enabled, disabled_reason, secret, previous_secret_expires_at, \
+            "SELECT user_id, url, enabled, disabled_reason, secret, previous_secret_expires_at, \
              COALESCE(previous_secret, secret) AS previous_secret \
              FROM webhook_endpoints WHERE id = ",
         );
@@ -254,6 +256,7 @@ impl Store {
             secrets.push(Secret::from_bytes(row.bytes("previous_secret")?));
         }
         Ok(Some(DeliveryEndpoint {
+            user_id: row.text("user_id")?,
             url: row.text("url")?,
             enabled: row.bool("enabled")?,
             disabled_reason: row.opt_text("disabled_reason")?,

@@ -198,3 +198,28 @@ async fn the_settings_and_endpoints_work_the_same_on_sqlite() {
         [Target::email("a@example.com"), Target::webhook(endpoint)]
     );
 }
+
+#[tokio::test]
+async fn a_service_acting_for_a_user_may_not_read_or_change_their_channels() {
+    let env = TestEnv::start().await;
+    let claims = json!({ "scope": service_runtime::auth::ON_BEHALF_SCOPE, "act_for": "alice" });
+    let token = crate::helpers::token_with("service:recurring-task", claims);
+
+    for (method, path) in [
+        (Method::GET, "/v1/webhook-endpoints"),
+        (Method::POST, "/v1/webhook-endpoints"),
+        (Method::PUT, "/v1/notification-settings"),
+    ] {
+        let response = env
+            .client
+            .request(method.clone(), format!("{}{path}", env.base))
+            .bearer_auth(&token)
+            .json(&json!({ "url": "http://127.0.0.1:9/hook", "email_enabled": false }))
+            .send()
+            .await
+            .expect("an answer");
+
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
+    }
+    assert!(env.channels.targets("alice").await.expect("targets").is_empty());
+}

@@ -76,6 +76,7 @@ async fn an_smtp_server_receives_one_multipart_mail_and_a_resend_carries_the_sam
         s.email.from = "taskstream <reminders@taskstream.test>".into();
     })
     .await;
+    env.enable_email("alice", "alice@example.com").await;
     let target = Target::email("alice@example.com");
     let message = message("alice");
 
@@ -115,6 +116,7 @@ async fn an_unreachable_smtp_server_gets_a_retry() {
         s.email.timeout_ms = 2_000;
     })
     .await;
+    env.enable_email("alice", "alice@example.com").await;
 
     let outcome = env.channels.deliver(&Target::email("alice@example.com"), &message("alice"), 1).await;
 
@@ -124,6 +126,7 @@ async fn an_unreachable_smtp_server_gets_a_retry() {
 #[tokio::test]
 async fn the_file_transport_writes_one_parsable_eml_per_mail_and_a_resend_replaces_it() {
     let env = TestEnv::start().await;
+    env.enable_email("bob", "bob@example.com").await;
     let target = Target::email("bob@example.com");
     let message = message("bob");
 
@@ -138,4 +141,18 @@ async fn the_file_transport_writes_one_parsable_eml_per_mail_and_a_resend_replac
     assert_eq!(parsed[0]["to"], "bob@example.com");
     assert_eq!(parsed[0]["parts"], serde_json::json!(["text/plain", "text/html"]));
     assert!(parsed[0]["plain"].as_str().is_some_and(|p| p.contains("Water the plants")), "{}", parsed[0]);
+}
+
+#[tokio::test]
+async fn a_mail_whose_address_was_turned_off_since_it_was_listed_is_not_sent() {
+    let env = TestEnv::start().await;
+    env.enable_email("carol", "carol@example.com").await;
+    let targets = env.channels.targets("carol").await.expect("targets");
+    let body = serde_json::json!({ "email_address": "carol@example.com", "email_enabled": false });
+    env.call(reqwest::Method::PUT, "/v1/notification-settings", Some("carol"), Some(body)).await;
+
+    let outcome = env.channels.deliver(&targets[0], &message("carol"), 1).await;
+
+    assert!(matches!(outcome, Attempt::Disabled { .. }), "{outcome:?}");
+    assert!(files(env.mail_dir.path()).is_empty());
 }

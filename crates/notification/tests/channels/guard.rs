@@ -55,6 +55,18 @@ async fn a_name_that_resolves_to_loopback_at_delivery_is_refused_without_connect
 }
 
 #[tokio::test]
+async fn a_name_that_does_not_resolve_at_delivery_is_retried_not_failed() {
+    let env = TestEnv::start().await;
+    // `.invalid` never resolves (RFC 6761); stored directly, as creation would refuse it.
+    let url = "http://reminders.invalid/hook";
+    let endpoint = env.channels.store().create_endpoint("alice", url, "", &Secret::generate()).await.expect("stored");
+
+    let outcome = env.channels.deliver(&Target::webhook(endpoint.id), &message("alice"), 1).await;
+
+    assert!(matches!(&outcome, Attempt::Retry { reason, .. } if reason.contains("does not resolve")), "{outcome:?}");
+}
+
+#[tokio::test]
 async fn the_local_setting_lets_a_loopback_receiver_through() {
     let env = TestEnv::start().await;
     let receiver = Receiver::start(vec![]).await;

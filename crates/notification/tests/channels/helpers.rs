@@ -56,7 +56,13 @@ pub(crate) fn local_settings(mail_dir: &Path) -> ChannelSettings {
 
 /// A bearer token for `user`.
 pub(crate) fn token(user: &str) -> String {
-    service_runtime::auth::testing::token(AUDIENCE, user, serde_json::Map::new())
+    token_with(user, json!({}))
+}
+
+/// A bearer token for `sub` with extra claims (an object).
+pub(crate) fn token_with(sub: &str, claims: Value) -> String {
+    let Value::Object(claims) = claims else { panic!("claims are an object") };
+    service_runtime::auth::testing::token(AUDIENCE, sub, claims)
 }
 
 /// The channels and their routes on port 0, over one fresh database.
@@ -120,6 +126,15 @@ impl TestEnv {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let id = body["id"].as_str().and_then(|id| id.parse().ok()).expect("an id");
         (id, body["secret"].as_str().expect("a secret").to_owned())
+    }
+}
+
+impl TestEnv {
+    /// Sets `user`'s email address and turns email on, through the API.
+    pub(crate) async fn enable_email(&self, user: &str, address: &str) {
+        let body = json!({ "email_address": address, "email_enabled": true });
+        let (status, body) = self.call(Method::PUT, "/v1/notification-settings", Some(user), Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
     }
 }
 

@@ -169,3 +169,15 @@ async fn a_client_error_fails_a_closed_port_is_retried_and_a_deleted_endpoint_is
     assert!(matches!(refused, Attempt::Retry { .. }), "{refused:?}");
     assert!(matches!(deleted, Attempt::Disabled { .. }), "{deleted:?}");
 }
+
+#[tokio::test]
+async fn a_reminder_is_never_sent_to_another_users_endpoint() {
+    let env = TestEnv::start().await;
+    let receiver = Receiver::start(vec![]).await;
+    let (bobs, _) = env.create_endpoint("bob", &receiver.url()).await;
+
+    let outcome = env.channels.deliver(&Target::webhook(bobs), &message("alice"), 1).await;
+
+    assert!(matches!(outcome, Attempt::Failed { .. }), "{outcome:?}");
+    assert!(receiver.received().is_empty());
+}
