@@ -114,3 +114,45 @@ impl Settings {
         Ok(Self { base: settings::load(DEFAULTS)?, app: settings::load(DEFAULTS)? })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::channels::EmailTransport;
+
+    fn load<T: serde::de::DeserializeOwned>(environment: &str, variables: &[(&str, &str)]) -> T {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let variables: HashMap<String, String> = variables.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        settings::load_from(DEFAULTS, &dir, environment, Some(variables)).expect("settings load")
+    }
+
+    #[test]
+    fn make_run_accepts_local_webhooks_writes_mail_to_files_and_reports_caught_up_partitions() {
+        let app: NotificationSettings = load("local", &[]);
+        let base: BaseSettings = load("local", &[]);
+
+        assert!(app.notification.webhook.allow_http && app.notification.webhook.allow_private);
+        assert_eq!(app.notification.email.transport, EmailTransport::File);
+        assert_eq!(app.database.url, "sqlite://.local/notification.db");
+        assert_eq!(app.notification.max_lateness(), Duration::from_secs(24 * 3600));
+        assert_eq!(base.consumer.group_id, "notification");
+        assert_eq!(base.consumer.caught_up_interval_ms, 250);
+    }
+
+    #[test]
+    fn production_guards_webhooks_mails_through_smtp_and_the_environment_overrides_the_files() {
+        let app: NotificationSettings = load(
+            "production",
+            &[("APP__NOTIFICATION__LEASE_SECONDS", "5"), ("APP__NOTIFICATION__EMAIL__SMTP__HOST", "relay")],
+        );
+
+        assert!(!app.notification.webhook.allow_http && !app.notification.webhook.allow_private);
+        assert_eq!(app.notification.email.transport, EmailTransport::Smtp);
+        assert_eq!(app.notification.email.smtp.host, "relay");
+        assert_eq!(app.notification.lease(), Duration::from_secs(5));
+        assert_eq!(app.notification.channels().email.smtp.port, 587);
+    }
+}
