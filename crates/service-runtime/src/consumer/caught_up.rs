@@ -16,8 +16,8 @@
 //!
 //! If the handled position is at or past that end, every record the partition held at
 //! `checked_at` (earlier than the question reached the broker) has been handled, and the
-//! handler is told. Partitions are checked concurrently; a check never overlaps the previous
-//! one; a failed one is logged and the next interval tries
+//! handler is told. Each partition is checked on its own task (one that waits, on a lock
+//! say, holds back no other partition), never twice at once; a failed one is logged and the next interval tries
 //! again. Limits: the instant is the consumer host's clock; "handled" means the handler
 //! returned `Ok` (or dead-lettered the record).
 
@@ -54,21 +54,10 @@ pub struct CaughtUp {
 /// assignment (the committed offset is asked for then).
 pub(super) type Candidate = (TopicPartition, Option<i64>);
 
-/// Checks `candidates`, each partition on its own (a report that waits, on a lock say, holds
-/// back no other partition's), and reports those caught up to the handler.
+/// Checks one partition and reports it to the handler if it is caught up.
 pub(super) async fn check<H: Handler>(
     consumer: Arc<Kafka>,
     shared: Arc<Shared<H>>,
-    candidates: Vec<Candidate>,
-    timeout: Duration,
-) {
-    let checks = candidates.into_iter().map(|(tp, position)| check_one(&consumer, &shared, tp, position, timeout));
-    futures::future::join_all(checks).await;
-}
-
-async fn check_one<H: Handler>(
-    consumer: &Arc<Kafka>,
-    shared: &Shared<H>,
     (topic, partition): TopicPartition,
     position: Option<i64>,
     timeout: Duration,

@@ -38,8 +38,9 @@ pub struct ConsumerRuntime<H: Handler> {
     grace: Duration,
     /// How often idle partitions are checked for [`Handler::caught_up`]; `None`: never.
     caught_up_every: Option<Duration>,
-    /// The caught-up check in progress, if any (checks never overlap).
-    checking: Option<tokio::task::JoinHandle<()>>,
+    /// The caught-up checks in progress, per partition (a partition's checks never overlap;
+    /// one that waits holds back no other partition's).
+    checking: std::collections::HashMap<TopicPartition, tokio::task::JoinHandle<()>>,
 }
 
 impl<H: Handler> std::fmt::Debug for ConsumerRuntime<H> {
@@ -117,7 +118,7 @@ impl<H: Handler> ConsumerRuntime<H> {
             grace: Duration::from_millis(settings.shutdown_grace_ms),
             caught_up_every: (settings.caught_up_interval_ms > 0)
                 .then(|| Duration::from_millis(settings.caught_up_interval_ms)),
-            checking: None,
+            checking: std::collections::HashMap::new(),
         })
     }
 
@@ -196,13 +197,11 @@ impl<H: Handler> ConsumerRuntime<H> {
         }
     }
 
-    /// Starts a caught-up check of the partitions with nothing queued or in flight (see
-    /// `caught_up`), unless one is still running. The snapshot is taken here, in the poll loop,
-    /// so no record is between `recv` and its worker meanwhile.
+    /// Starts a caught-up check of each partition with nothing queued or in flight (see
+    /// `caught_up`) whose previous check has finished. The snapshot is taken here, in the poll
+    /// loop, so no record is between `recv` and its worker meanwhile.
     fn check_caught_up(&mut self) {
-        if self.checking.as_ref().is_some_and(|check| !check.is_finished()) {
-            return;
-        }
+        self.checking.retain(|_, check| !check.is_finished());
         let positions = match self.consumer.position() {
             Ok(positions) => positions,
             Err(error) => return tracing::debug!(error = %error, "no positions for the caught-up check"),
@@ -214,6 +213,9 @@ impl<H: Handler> ConsumerRuntime<H> {
                 .iter()
                 .filter_map(|element| {
                     let tp = (element.topic().to_owned(), element.partition());
+                    if self.checking.contains_key(&tp) {
+                        return None; // its previous check is still running
+                    }
                     let worker = workers.get(&tp);
                     if worker.is_some_and(|w| w.queued.load(Ordering::Acquire) > 0) {
                         return None; // records still queued or in flight
@@ -227,12 +229,11 @@ impl<H: Handler> ConsumerRuntime<H> {
                 })
                 .collect()
         };
-        if candidates.is_empty() {
-            return;
-        }
         let timeout = self.caught_up_every.unwrap_or_default().max(Duration::from_secs(5));
-        let check = caught_up::check(self.consumer.clone(), self.shared.clone(), candidates, timeout);
-        self.checking = Some(tokio::spawn(check));
+        for (tp, position) in candidates {
+            let check = caught_up::check(self.consumer.clone(), self.shared.clone(), tp.clone(), position, timeout);
+            self.checking.insert(tp, tokio::spawn(check));
+        }
     }
 
     fn spawn_worker(&self, tp: TopicPartition, shutdown: &CancellationToken) -> Worker {
@@ -261,7 +262,7 @@ impl<H: Handler> ConsumerRuntime<H> {
 
     async fn stop(self) {
         tracing::info!("stopping: finishing in-flight messages");
-        if let Some(check) = &self.checking {
+        for check in self.checking.values() {
             check.abort(); // a report more or less changes nothing
         }
         let handles = self.assignment.drain();
