@@ -25,13 +25,16 @@ pidfile() { echo "$STATE/run/$1.pid"; }
 # Running means: the pid file names a live process (not a zombie waiting to be reaped, as one
 # is for a moment after SIGKILL) that is this service's binary (not a reused pid).
 running() {
-  local file pid state
+  local file pid state exe
   file=$(pidfile "$1")
   [ -f "$file" ] || return 1
   pid=$(cat "$file")
   state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
   [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] || return 1
-  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$TARGET/$1")" ]
+  # A binary relinked since the process started (`make token` builds task-api alone, with
+  # other features than the workspace build) reads as "<path> (deleted)": still this service.
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+  [ "${exe% (deleted)}" = "$(readlink -f "$TARGET/$1")" ]
 }
 healthy() { curl -fsS -o /dev/null "http://127.0.0.1:${PORTS[$1]}/healthz" 2>/dev/null; }
 
