@@ -1,6 +1,7 @@
 //! [`Dispatcher`]: delivers one fired entry: a delivery record per target (the inbox, always,
-//! plus the user's channels), one attempt per record that needs one, and, once every record is
-//! final, the entry's final state with `reminder.sent` in the same transaction.
+//! plus the user's channels) made in the transaction that writes the inbox notification, one
+//! attempt per other record that needs one, and, once every record is final, the entry's final
+//! state with `reminder.sent` in the same transaction.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use event_schema::{CONTENT_TYPE, Envelope, ReminderSent};
@@ -76,10 +77,12 @@ impl Dispatcher {
         }
         let mut deliveries = self.store.generation_deliveries(entry).await?;
         if deliveries.is_empty() {
+            // The first claim of this generation: the inbox is delivered as the records are made.
             let mut targets = vec![(INBOX_TARGET.to_owned(), INBOX_TARGET.to_owned())];
             let theirs = self.channels.targets(&entry.user_id).await?;
             targets.extend(theirs.iter().map(|t| (t.key.clone(), t.channel().to_owned())));
-            deliveries = self.store.ensure_deliveries(entry, &targets, now).await?;
+            deliveries = self.store.fire(entry, &targets, fired_at, now).await?;
+            metrics::counter!(DELIVERIES, "channel" => INBOX_TARGET, "outcome" => "delivered").increment(1);
         }
         let message = Message {
             reminder_id: entry.reminder_id,

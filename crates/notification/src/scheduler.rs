@@ -26,6 +26,9 @@ use crate::metrics::{EXPIRED, HELD, RECLAIMED, SCHEDULED};
 use crate::settings::SchedulerSettings;
 use crate::store::{ClaimParams, EntryState, Store};
 
+/// How often the gauges (scheduled, held) are refreshed.
+const GAUGE_INTERVAL: Duration = Duration::from_millis(500);
+
 /// The name of the scheduler's job (in `/readyz` as `job scheduler` while it is down).
 pub const JOB: &str = "scheduler";
 
@@ -75,6 +78,8 @@ impl Scheduler {
         running: &mut JoinSet<()>,
     ) -> anyhow::Result<()> {
         let max_lateness = TimeDelta::from_std(self.settings.max_lateness()).unwrap_or(TimeDelta::MAX);
+        let mut gauged = None;
+        let mut held = 0;
         while !stop.is_cancelled() {
             while let Some(joined) = running.try_join_next() {
                 if let Err(error) = joined {
@@ -122,13 +127,18 @@ impl Scheduler {
                     });
                 }
             }
-            let held =
-                self.store.held(&self.topic, now, max_lateness).await.context("while counting held reminders")?;
-            metrics::gauge!(HELD).set(held as f64);
-            let scheduled = self.store.scheduled_count().await.context("while counting scheduled reminders")?;
-            metrics::gauge!(SCHEDULED).set(scheduled as f64);
             if full {
                 continue; // more may be due
+            }
+            // The gauges (and whether anything is held) at most every GAUGE_INTERVAL: counting
+            // scans the due or scheduled entries, too much for every round under load.
+            if gauged.is_none_or(|at: tokio::time::Instant| at.elapsed() >= GAUGE_INTERVAL) {
+                held =
+                    self.store.held(&self.topic, now, max_lateness).await.context("while counting held reminders")?;
+                metrics::gauge!(HELD).set(held as f64);
+                let scheduled = self.store.scheduled_count().await.context("while counting scheduled reminders")?;
+                metrics::gauge!(SCHEDULED).set(scheduled as f64);
+                gauged = Some(tokio::time::Instant::now());
             }
             let next = self.store.next_wake(now).await.context("while finding the next wake-up")?;
             let mut sleep = Duration::from_millis(self.settings.recheck_ms.max(1));

@@ -105,25 +105,33 @@ impl Delivery {
 }
 
 impl Store {
-    /// Creates the records of `targets` (`(key, channel)`) for the entry's generation, keeping
-    /// those that exist; returns every record of the generation.
-    pub(crate) async fn ensure_deliveries(
+    /// Fires the entry's generation, in one transaction: its inbox notification, the inbox's
+    /// delivery record (delivered) and a pending record for each of the other `targets`
+    /// (`(key, channel)`); records that exist are kept. Returns every record of the generation.
+    pub(crate) async fn fire(
         &self,
         entry: &Entry,
         targets: &[(String, String)],
+        fired_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Delivery>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        super::inbox::insert(&mut tx, entry, fired_at, now).await?;
         for (target, channel) in targets {
+            let inbox = target == INBOX_TARGET;
+            let state = if inbox { DeliveryState::Delivered } else { DeliveryState::Pending };
             let statement = sql(
                 self.backend(),
-                "INSERT INTO deliveries (reminder_id, generation, target, channel, state, attempts, updated_at) \
-                 VALUES (?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT (reminder_id, generation, target) DO NOTHING",
+                "INSERT INTO deliveries (reminder_id, generation, target, channel, state, attempts, delivered_at, \
+                 updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reminder_id, generation, target) DO NOTHING",
                 [
                     Arg::Uuid(entry.reminder_id),
                     Arg::Int(i64::from(entry.generation)),
                     Arg::Text(target.clone()),
                     Arg::Text(channel.clone()),
+                    Arg::Text(state.as_str().into()),
+                    Arg::Int(i64::from(inbox)),
+                    Arg::OptTime(inbox.then_some(now)),
                     Arg::Time(now),
                 ],
             );
