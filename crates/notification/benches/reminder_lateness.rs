@@ -60,7 +60,8 @@ fn settings(database: &str, reminders: &str) -> Settings {
         },
     };
     let app = NotificationSettings {
-        database: DatabaseSettings { url: database.to_owned(), ..Default::default() },
+        // The service's built-in pool size (settings.rs DEFAULTS).
+        database: DatabaseSettings { url: database.to_owned(), max_connections: 24, ..Default::default() },
         auth: service_runtime::auth::testing::settings("notification"),
         ..Default::default()
     };

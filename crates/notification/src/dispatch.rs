@@ -75,12 +75,17 @@ impl Dispatcher {
             let lateness = (fired_at - entry.fire_at).as_seconds_f64().max(0.0);
             metrics::histogram!(LATENESS).record(lateness);
         }
-        let mut deliveries = self.store.generation_deliveries(entry).await?;
+        // A generation's records are made by its first claim's dispatch: a later claim reads them.
+        let mut deliveries =
+            if entry.attempts == 1 { Vec::new() } else { self.store.generation_deliveries(entry).await? };
         if deliveries.is_empty() {
-            // The first claim of this generation: the inbox is delivered as the records are made.
+            // The inbox is delivered as the records are made.
             let mut targets = vec![(INBOX_TARGET.to_owned(), INBOX_TARGET.to_owned())];
             let theirs = self.channels.targets(&entry.user_id).await?;
             targets.extend(theirs.iter().map(|t| (t.key.clone(), t.channel().to_owned())));
+            if theirs.is_empty() {
+                return Ok(self.fire_and_finish(entry, &targets, fired_at, now).await?);
+            }
             deliveries = self.store.fire(entry, &targets, fired_at, now).await?;
             metrics::counter!(DELIVERIES, "channel" => INBOX_TARGET, "outcome" => "delivered").increment(1);
         }
@@ -150,6 +155,30 @@ impl Dispatcher {
             .increment(1);
         self.store.record_attempt(&next, now).await?;
         Ok(())
+    }
+
+    /// A generation with the inbox as its only target: fired and finished, with its
+    /// `reminder.sent`, in one transaction.
+    async fn fire_and_finish(
+        &self,
+        entry: &Entry,
+        targets: &[(String, String)],
+        fired_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, sqlx::Error> {
+        let mut tx = self.store.pool().begin().await?;
+        store::fire_in(&mut tx, entry, targets, fired_at, now).await?;
+        if !store::finish(&mut tx, entry, &self.owner, EntryState::Sent, now).await? {
+            tx.rollback().await?;
+            return Ok(Outcome::LeaseLost);
+        }
+        let event =
+            self.sent_event(entry, now, vec![INBOX_TARGET.to_owned()]).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        outbox::enqueue(&mut tx, &OUTBOX, &[event]).await?;
+        tx.commit().await?;
+        self.signal.notify();
+        metrics::counter!(DELIVERIES, "channel" => INBOX_TARGET, "outcome" => "delivered").increment(1);
+        Ok(Outcome::Finished(EntryState::Sent))
     }
 
     /// The inbox notification and its delivery record, in one transaction.

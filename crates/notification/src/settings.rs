@@ -18,6 +18,10 @@ pub(crate) const DEFAULTS: &[(&str, &str)] = &[
     ("consumer.caught_up_interval_ms", "250"),
     ("consumer.max_batch", "100"),
     ("database.url", "sqlite://.local/notification.db"),
+    // Up to notification.max_in_flight (64) deliveries each hold a connection for their
+    // transactions, beside the consumer's and the API's: 10 (the shared default) made the pool
+    // the bottleneck under load.
+    ("database.max_connections", "24"),
 ];
 
 /// The `notification` section: the scheduler's tuning and the channels' settings
@@ -137,6 +141,7 @@ mod tests {
         assert!(app.notification.webhook.allow_http && app.notification.webhook.allow_private);
         assert_eq!(app.notification.email.transport, EmailTransport::File);
         assert_eq!(app.database.url, "sqlite://.local/notification.db");
+        assert_eq!(app.database.max_connections, 24);
         assert_eq!(app.notification.max_lateness(), Duration::from_secs(24 * 3600));
         assert_eq!(base.consumer.group_id, "notification");
         assert_eq!(base.consumer.caught_up_interval_ms, 250);

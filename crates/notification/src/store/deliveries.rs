@@ -105,9 +105,8 @@ impl Delivery {
 }
 
 impl Store {
-    /// Fires the entry's generation, in one transaction: its inbox notification, the inbox's
-    /// delivery record (delivered) and a pending record for each of the other `targets`
-    /// (`(key, channel)`); records that exist are kept. Returns every record of the generation.
+    /// Fires the entry's generation in one transaction ([`fire_in`]); returns every record of
+    /// the generation.
     pub(crate) async fn fire(
         &self,
         entry: &Entry,
@@ -116,27 +115,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<Delivery>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        super::inbox::insert(&mut tx, entry, fired_at, now).await?;
-        for (target, channel) in targets {
-            let inbox = target == INBOX_TARGET;
-            let state = if inbox { DeliveryState::Delivered } else { DeliveryState::Pending };
-            let statement = sql(
-                self.backend(),
-                "INSERT INTO deliveries (reminder_id, generation, target, channel, state, attempts, delivered_at, \
-                 updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reminder_id, generation, target) DO NOTHING",
-                [
-                    Arg::Uuid(entry.reminder_id),
-                    Arg::Int(i64::from(entry.generation)),
-                    Arg::Text(target.clone()),
-                    Arg::Text(channel.clone()),
-                    Arg::Text(state.as_str().into()),
-                    Arg::Int(i64::from(inbox)),
-                    Arg::OptTime(inbox.then_some(now)),
-                    Arg::Time(now),
-                ],
-            );
-            tx.execute(statement).await?;
-        }
+        fire_in(&mut tx, entry, targets, fired_at, now).await?;
         let rows = deliveries_in(&mut tx, entry.reminder_id, entry.generation).await?;
         tx.commit().await?;
         Ok(rows)
@@ -163,6 +142,40 @@ impl Store {
         let rows = self.pool.fetch_all(sql(self.backend(), &text, [Arg::Uuid(reminder_id)])).await?;
         rows.iter().map(Delivery::from_row).collect()
     }
+}
+
+/// Fires the entry's generation in `tx`: its inbox notification, the inbox's delivery record
+/// (delivered) and a pending record for each other target (`(key, channel)`); records that
+/// exist are kept.
+pub(crate) async fn fire_in(
+    tx: &mut Tx,
+    entry: &Entry,
+    targets: &[(String, String)],
+    fired_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    super::inbox::insert(tx, entry, fired_at, now).await?;
+    for (target, channel) in targets {
+        let inbox = target == INBOX_TARGET;
+        let state = if inbox { DeliveryState::Delivered } else { DeliveryState::Pending };
+        let statement = sql(
+            tx.backend(),
+            "INSERT INTO deliveries (reminder_id, generation, target, channel, state, attempts, delivered_at, \
+             updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reminder_id, generation, target) DO NOTHING",
+            [
+                Arg::Uuid(entry.reminder_id),
+                Arg::Int(i64::from(entry.generation)),
+                Arg::Text(target.clone()),
+                Arg::Text(channel.clone()),
+                Arg::Text(state.as_str().into()),
+                Arg::Int(i64::from(inbox)),
+                Arg::OptTime(inbox.then_some(now)),
+                Arg::Time(now),
+            ],
+        );
+        tx.execute(statement).await?;
+    }
+    Ok(())
 }
 
 /// The generation's records, in `tx`.

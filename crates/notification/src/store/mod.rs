@@ -23,7 +23,7 @@ use std::time::Duration;
 use service_runtime::database::{Arg, Backend, DatabaseSettings, Pool, Sql};
 
 pub use deliveries::{Delivery, DeliveryState, INBOX_TARGET};
-pub(crate) use deliveries::{deliveries_in, record_attempt};
+pub(crate) use deliveries::{deliveries_in, fire_in, record_attempt};
 pub(crate) use inbox::insert as insert_inbox;
 pub use inbox::{InboxItem, InboxPage, InboxQuery, SnoozeError, Snoozed};
 pub use migrations::{MIGRATIONS, OUTBOX};
