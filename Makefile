@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SUB ?= alice
-.PHONY: help token run stop status logs build broker broker-stop test test-rust fuzz validate-asyncapi check-deploy smoke lint fmt contracts bench bench-audit clean
+.PHONY: help token run stop status logs build broker broker-stop test test-rust fuzz validate-asyncapi check-deploy smoke lint fmt contracts bench bench-audit bench-notification clean
 
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
 # Tests create a fresh database per test through this connection (trust auth locally).
@@ -75,6 +75,10 @@ bench: broker ## benchmarks against the local broker and PostgreSQL (BENCH_MESSA
 	$(CARGO) bench -p task-api --bench create_latency
 	$(CARGO) bench -p audit --bench record_throughput
 	$(CARGO) bench -p audit --bench event_latency
+	$(CARGO) bench -p notification --bench reminder_lateness
+
+bench-notification: broker ## 10,000 reminders due within one minute: firing lateness p50/p99/max, missed, doubled
+	$(CARGO) bench -p notification --bench reminder_lateness
 
 bench-audit: broker ## audit recording (PostgreSQL on DATABASE_URL, and SQLite) vs a do-nothing consumer over the same events
 	$(CARGO) bench -p audit --bench record_throughput

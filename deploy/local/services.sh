@@ -8,7 +8,8 @@
 # Each service reads crates/<service>/config/{base,local}.yaml; on top of that this script sets
 # its port, the broker's address and its SQLite file, so that a second stack (the smoke test's)
 # can run beside `make run` with other ports and another state directory:
-#   TASKSTREAM_STATE      state directory: pid files, logs, SQLite files (default .local)
+#   TASKSTREAM_STATE      state directory: pid files, logs, SQLite files, notification's mail
+#                         (.eml files under mail/) (default .local)
 #   TASKSTREAM_PORT_BASE  task-api's port; notification, recurring-task, audit follow (8080);
 #                         recurring-task is told task-api's (APP__TASK_API__BASE_URL)
 #   BROKER_PORT           the local broker's port (9092)
@@ -25,13 +26,16 @@ pidfile() { echo "$STATE/run/$1.pid"; }
 # Running means: the pid file names a live process (not a zombie waiting to be reaped, as one
 # is for a moment after SIGKILL) that is this service's binary (not a reused pid).
 running() {
-  local file pid state
+  local file pid state exe
   file=$(pidfile "$1")
   [ -f "$file" ] || return 1
   pid=$(cat "$file")
   state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
   [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] || return 1
-  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$TARGET/$1")" ]
+  # A binary relinked since the process started (`make token` builds task-api alone, with
+  # other features than the workspace build) reads as "<path> (deleted)": still this service.
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+  [ "${exe% (deleted)}" = "$(readlink -f "$TARGET/$1")" ]
 }
 healthy() { curl -fsS -o /dev/null "http://127.0.0.1:${PORTS[$1]}/healthz" 2>/dev/null; }
 
@@ -44,7 +48,8 @@ start() {
     [ "$svc" = recurring-task ] && calls=(APP__TASK_API__BASE_URL="http://127.0.0.1:${PORTS[task-api]}")
     (cd "$ROOT"; env APP_CONFIG_DIR="crates/$svc/config" APP_ENVIRONMENT=local \
         APP__HTTP__PORT="${PORTS[$svc]}" APP__KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:${BROKER_PORT:-9092}" \
-        APP__DATABASE__URL="sqlite://$STATE/$svc.db" "${calls[@]}" \
+        APP__DATABASE__URL="sqlite://$STATE/$svc.db" APP__NOTIFICATION__EMAIL__FILE_DIR="$STATE/mail" \
+        "${calls[@]}" \
         nohup "$TARGET/$svc" </dev/null >>"$STATE/log/$svc.log" 2>&1 &
       echo $! >"$(pidfile "$svc")")
   done

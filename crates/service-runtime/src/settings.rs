@@ -262,6 +262,11 @@ pub struct ConsumerSettings {
     pub statistics_interval_ms: u32,
     /// `auto.offset.reset` for a group without committed offsets.
     pub auto_offset_reset: String,
+    /// How often each assigned partition whose records are all handled is checked against the
+    /// partition's end, and reported to [`crate::consumer::Handler::caught_up`]; 0 (the
+    /// default) never checks. Each check asks the broker for the partition's end (one
+    /// ListOffsets request per idle partition).
+    pub caught_up_interval_ms: u64,
 }
 
 impl Default for ConsumerSettings {
@@ -282,6 +287,7 @@ impl Default for ConsumerSettings {
             fetch_wait_max_ms: 500,
             statistics_interval_ms: 5_000,
             auto_offset_reset: "earliest".into(),
+            caught_up_interval_ms: 0,
         }
     }
 }

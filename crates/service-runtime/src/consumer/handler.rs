@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::consumer::InboundMessage;
+use crate::consumer::{CaughtUp, InboundMessage};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -67,6 +67,16 @@ pub trait Handler: Send + Sync + 'static {
             }
             Ok(())
         }
+    }
+
+    /// Told that a partition has every record handled up to its end as of an instant (see
+    /// [`CaughtUp`]); called only when `consumer.caught_up_interval_ms` > 0, every interval
+    /// for each assigned partition with nothing queued; partitions concurrently, one partition
+    /// never twice at once. An error is
+    /// logged and the next interval reports again. The default ignores it.
+    fn caught_up(&self, report: &CaughtUp) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        let _ = report;
+        async { Ok(()) }
     }
 }
 

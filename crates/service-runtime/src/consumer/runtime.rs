@@ -13,6 +13,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
+use crate::consumer::caught_up;
 use crate::consumer::context::{Assignment, ConsumerCtx, TopicPartition, Worker};
 use crate::consumer::partition::{PartitionJob, Shared};
 use crate::consumer::{Backoff, Handler, InboundMessage};
@@ -35,6 +36,11 @@ pub struct ConsumerRuntime<H: Handler> {
     /// Most messages per [`Handler::handle_batch`] call.
     max_batch: usize,
     grace: Duration,
+    /// How often idle partitions are checked for [`Handler::caught_up`]; `None`: never.
+    caught_up_every: Option<Duration>,
+    /// The caught-up checks in progress, per partition (a partition's checks never overlap;
+    /// one that waits holds back no other partition's).
+    checking: std::collections::HashMap<TopicPartition, tokio::task::JoinHandle<()>>,
 }
 
 impl<H: Handler> std::fmt::Debug for ConsumerRuntime<H> {
@@ -110,6 +116,9 @@ impl<H: Handler> ConsumerRuntime<H> {
             buffer: settings.partition_buffer_bytes.max(1),
             max_batch: settings.max_batch.max(1),
             grace: Duration::from_millis(settings.shutdown_grace_ms),
+            caught_up_every: (settings.caught_up_interval_ms > 0)
+                .then(|| Duration::from_millis(settings.caught_up_interval_ms)),
+            checking: std::collections::HashMap::new(),
         })
     }
 
@@ -124,6 +133,8 @@ impl<H: Handler> ConsumerRuntime<H> {
         // (max.poll.interval.ms) even while every partition is paused, and catches resumes.
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut caught_up_tick = tokio::time::interval(self.caught_up_every.unwrap_or(Duration::from_secs(3600)));
+        caught_up_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
                 biased;
@@ -138,6 +149,7 @@ impl<H: Handler> ConsumerRuntime<H> {
                     Err(error) => tracing::warn!(error = %error, "consumer error"),
                 },
                 _ = tick.tick() => self.resume_if_caught_up(None),
+                _ = caught_up_tick.tick(), if self.caught_up_every.is_some() => self.check_caught_up(),
             }
         }
         self.stop().await;
@@ -185,6 +197,45 @@ impl<H: Handler> ConsumerRuntime<H> {
         }
     }
 
+    /// Starts a caught-up check of each partition with nothing queued or in flight (see
+    /// `caught_up`) whose previous check has finished. The snapshot is taken here, in the poll
+    /// loop, so no record is between `recv` and its worker meanwhile.
+    fn check_caught_up(&mut self) {
+        self.checking.retain(|_, check| !check.is_finished());
+        let positions = match self.consumer.position() {
+            Ok(positions) => positions,
+            Err(error) => return tracing::debug!(error = %error, "no positions for the caught-up check"),
+        };
+        let candidates: Vec<caught_up::Candidate> = {
+            let workers = self.assignment.workers();
+            positions
+                .elements()
+                .iter()
+                .filter_map(|element| {
+                    let tp = (element.topic().to_owned(), element.partition());
+                    if self.checking.contains_key(&tp) {
+                        return None; // its previous check is still running
+                    }
+                    let worker = workers.get(&tp);
+                    if worker.is_some_and(|w| w.queued.load(Ordering::Acquire) > 0) {
+                        return None; // records still queued or in flight
+                    }
+                    match element.offset() {
+                        rdkafka::Offset::Offset(position) => Some((tp, Some(position))),
+                        // A worker exists only once a record arrived, which sets the position.
+                        _ if worker.is_some() => None,
+                        _ => Some((tp, None)),
+                    }
+                })
+                .collect()
+        };
+        let timeout = self.caught_up_every.unwrap_or_default().max(Duration::from_secs(5));
+        for (tp, position) in candidates {
+            let check = caught_up::check(self.consumer.clone(), self.shared.clone(), tp.clone(), position, timeout);
+            self.checking.insert(tp, tokio::spawn(check));
+        }
+    }
+
     fn spawn_worker(&self, tp: TopicPartition, shutdown: &CancellationToken) -> Worker {
         let (tx, rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
@@ -211,6 +262,9 @@ impl<H: Handler> ConsumerRuntime<H> {
 
     async fn stop(self) {
         tracing::info!("stopping: finishing in-flight messages");
+        for check in self.checking.values() {
+            check.abort(); // a report more or less changes nothing
+        }
         let handles = self.assignment.drain();
         let aborts: Vec<_> = handles.iter().map(tokio::task::JoinHandle::abort_handle).collect();
         if tokio::time::timeout(self.grace, futures::future::join_all(handles)).await.is_err() {

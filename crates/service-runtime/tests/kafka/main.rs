@@ -5,6 +5,7 @@
 
 mod batches;
 mod broker_differences;
+mod caught_up;
 mod consume;
 mod dlq;
 mod helpers;
