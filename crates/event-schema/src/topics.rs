@@ -70,7 +70,7 @@ pub struct ConsumerGroup {
 
 /// The consumer groups of the system; each has its own dead-letter topic.
 pub const CONSUMER_GROUPS: [ConsumerGroup; 3] = [
-    ConsumerGroup { group_id: "notification", service: "notification", topics: &[TASK_EVENTS, REMINDERS] },
+    ConsumerGroup { group_id: "notification", service: "notification", topics: &[REMINDERS] },
     ConsumerGroup { group_id: "recurring-task", service: "recurring-task", topics: &[TASK_EVENTS] },
     ConsumerGroup { group_id: "audit", service: "audit", topics: &[TASK_EVENTS, REMINDERS] },
 ];
