@@ -260,6 +260,20 @@ pub async fn consume_and_discard(
     Ok(started.map(|s| s.elapsed()).unwrap_or_default())
 }
 
+/// Polls `condition` every 20 ms until it holds; panics naming `what` once `timeout` has passed.
+/// The one deadline-bounded wait of the tests: never a fixed sleep for an asynchronous effect.
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !condition().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A service running in a test's background (an `Application::run_until_stopped` future),
 /// with its HTTP port.
 #[derive(Debug)]

@@ -216,18 +216,11 @@ pub(crate) fn reminder_sent(user: &str, task: uuid::Uuid) -> Vec<u8> {
     event_schema::Envelope::new("/taskstream/notification", task.to_string(), user, 1, data).to_json().expect("json")
 }
 
-/// Polls `condition` every 50 ms until it holds; panics with `what` after [`WAIT`].
-pub(crate) async fn eventually<F, Fut>(what: &str, mut condition: F)
+/// Polls `condition` until it holds; panics with `what` after [`WAIT`].
+pub(crate) async fn eventually<F, Fut>(what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if condition().await {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {WAIT:?} waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    service_runtime::testing::eventually(WAIT, what, condition).await;
 }

@@ -311,20 +311,13 @@ pub(crate) async fn record_count(topic: &str) -> i64 {
         .expect("counter thread")
 }
 
-/// Polls `condition` every 20 ms until it holds; panics with `what` after [`WAIT`].
-pub(crate) async fn eventually<F, Fut>(what: &str, mut condition: F)
+/// Polls `condition` until it holds; panics with `what` after [`WAIT`].
+pub(crate) async fn eventually<F, Fut>(what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if condition().await {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {WAIT:?} waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    service_runtime::testing::eventually(WAIT, what, condition).await;
 }
 
 /// An instant `seconds` from now, to the millisecond (task-api keeps microseconds).

@@ -269,18 +269,11 @@ pub(crate) fn text<'a>(task: &'a Value, field: &str) -> &'a str {
     task[field].as_str().unwrap_or_else(|| panic!("{field} of {task}"))
 }
 
-/// Polls `condition` every 50 ms until it holds; panics with `what` after [`WAIT`].
-pub(crate) async fn eventually<F, Fut>(what: &str, mut condition: F)
+/// Polls `condition` until it holds; panics with `what` after [`WAIT`].
+pub(crate) async fn eventually<F, Fut>(what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if condition().await {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {WAIT:?} waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    service_runtime::testing::eventually(WAIT, what, condition).await;
 }

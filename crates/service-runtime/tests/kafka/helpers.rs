@@ -208,20 +208,13 @@ pub(crate) fn start<H: Handler>(topic: &str, settings: &ConsumerSettings, handle
     Running { stop, task, health }
 }
 
-/// Polls `condition` every 20 ms until it holds; panics with `what` after `timeout`.
-pub(crate) async fn eventually<F, Fut>(timeout: Duration, what: &str, mut condition: F)
+/// Polls `condition` until it holds; panics with `what` after `timeout`.
+pub(crate) async fn eventually<F, Fut>(timeout: Duration, what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if condition().await {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    service_runtime::testing::eventually(timeout, what, condition).await;
 }
 
 /// Reads every record of `topic` from the beginning until `count` arrived (or panics after 20 s).

@@ -152,15 +152,11 @@ pub(crate) fn per_key(records: &[(String, usize)]) -> std::collections::BTreeMap
     keys
 }
 
-/// Polls `condition` every 20 ms until it holds; panics naming `what` after 30 s.
-pub(crate) async fn eventually<F, Fut>(what: &str, mut condition: F)
+/// Polls `condition` until it holds; panics naming `what` after 30 s.
+pub(crate) async fn eventually<F, Fut>(what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !condition().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    service_runtime::testing::eventually(Duration::from_secs(30), what, condition).await;
 }

@@ -185,16 +185,12 @@ pub(crate) async fn all_pages(store: &Store, owner: &str, query: &ListQuery) -> 
 }
 
 /// Polls `condition` until it holds, failing after ten seconds.
-pub(crate) async fn eventually<F, Fut>(what: &str, mut condition: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !condition().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    service_runtime::testing::eventually(Duration::from_secs(10), what, condition).await;
 }
 
 /// Waits until some session of the test database is blocked on a lock (PostgreSQL only):
